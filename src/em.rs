@@ -1,0 +1,330 @@
+//! The EM loop: options, the fit, one step, and the per-iteration callback.
+
+use core::ops::ControlFlow;
+
+use nalgebra::SVector;
+
+use crate::math::{self, Real};
+use crate::mixture::Gmm;
+use crate::point::{check_data, AsPoint};
+use crate::stats::SufficientStats;
+use crate::Error;
+
+/// How a fit runs. Build with [`FitOptions::default`] and the `with_*`
+/// methods:
+///
+/// ```
+/// let options = gaussmix::FitOptions::<f32>::default()
+///     .with_max_iter(50)
+///     .with_tol(1e-4);
+/// assert_eq!(options.max_iter, 50);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct FitOptions<T: Real> {
+    /// The most EM iterations (M-steps) to run; 0 returns the initial model
+    /// with its log-likelihood. Default 100.
+    pub max_iter: usize,
+    /// Convergence tolerance: the fit stops once an iteration raises the
+    /// *mean* log-likelihood per point by less than `tol` (so `tol` does not
+    /// scale with the number of points). Finite and ≥ 0. Default `1e-3`, as
+    /// in scikit-learn.
+    pub tol: T,
+    /// Added to the diagonal of every covariance in the M-step, so a
+    /// component over points in a lower-dimensional subspace stays positive
+    /// definite. Finite and ≥ 0; 0 gives the plain maximum-likelihood
+    /// update. Default `1e-6`, as in scikit-learn.
+    pub reg_covar: T,
+}
+
+impl<T: Real> Default for FitOptions<T> {
+    fn default() -> Self {
+        Self {
+            max_iter: 100,
+            tol: math::lit(1e-3),
+            reg_covar: math::lit(1e-6),
+        }
+    }
+}
+
+impl<T: Real> FitOptions<T> {
+    /// Sets [`max_iter`](Self::max_iter).
+    #[must_use]
+    pub fn with_max_iter(mut self, max_iter: usize) -> Self {
+        self.max_iter = max_iter;
+        self
+    }
+
+    /// Sets [`tol`](Self::tol).
+    #[must_use]
+    pub fn with_tol(mut self, tol: T) -> Self {
+        self.tol = tol;
+        self
+    }
+
+    /// Sets [`reg_covar`](Self::reg_covar).
+    #[must_use]
+    pub fn with_reg_covar(mut self, reg_covar: T) -> Self {
+        self.reg_covar = reg_covar;
+        self
+    }
+
+    /// Checks every option.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] naming `tol` or `reg_covar` if it is
+    /// negative, NaN or infinite.
+    pub fn validate(&self) -> Result<(), Error> {
+        if !(self.tol >= T::zero()) || !math::is_finite(self.tol) {
+            return Err(Error::InvalidOption { option: "tol" });
+        }
+        if !(self.reg_covar >= T::zero()) || !math::is_finite(self.reg_covar) {
+            return Err(Error::InvalidOption {
+                option: "reg_covar",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What the callback of [`fit`] sees after each E pass: one entry of the
+/// seed notebook's log-likelihood trace.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Iteration<T: Real> {
+    /// M-steps done so far: 0 for the initial model, then 1, 2, …
+    pub iteration: usize,
+    /// Total log-likelihood `Σᵢ ln p(xᵢ)` of the current model.
+    pub log_likelihood: T,
+    /// `log_likelihood / N`.
+    pub mean_log_likelihood: T,
+}
+
+/// Why a fit stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Termination {
+    /// The last iteration raised the mean log-likelihood by less than `tol`.
+    Converged,
+    /// `max_iter` iterations ran without converging.
+    MaxIterations,
+    /// The callback returned [`ControlFlow::Break`].
+    Stopped,
+}
+
+/// The outcome of [`fit`]: the model and how it was reached.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct FitReport<T: Real, const D: usize, const K: usize> {
+    /// The fitted model.
+    pub model: Gmm<T, D, K>,
+    /// EM iterations (M-steps) run.
+    pub iterations: usize,
+    /// Why the fit stopped.
+    pub termination: Termination,
+    /// Total log-likelihood of the data under [`model`](Self::model).
+    pub log_likelihood: T,
+    /// Mean log-likelihood per point under [`model`](Self::model).
+    pub mean_log_likelihood: T,
+}
+
+impl<T: Real, const D: usize, const K: usize> FitReport<T, D, K> {
+    /// `true` if the fit met its tolerance.
+    pub fn converged(&self) -> bool {
+        self.termination == Termination::Converged
+    }
+}
+
+/// Fits a mixture to `data` by Expectation–Maximization, starting from
+/// `init`.
+///
+/// Each iteration is one pass over the data: for each point the E-step
+/// (responsibilities by log-sum-exp, see [`Gmm::responsibilities`]) feeds
+/// [`SufficientStats`], and the M-step ([`SufficientStats::m_step`]) reads
+/// only them. The same pass yields the log-likelihood of the model it ran
+/// under, so the fit makes `iterations + 1` passes in all, the last one
+/// scoring the returned model. Nothing is allocated; memory is `O(K·D²)`
+/// whatever `N` is, and each pass costs `O(N·K·D²)` plus `O(K·D³)`.
+///
+/// `callback` is called after every pass with the iteration number and the
+/// log-likelihood (the seed's trace), the initial model's first; returning
+/// [`ControlFlow::Break`] stops the fit with the model just scored.
+/// The fit stops when an iteration raises the mean log-likelihood by less
+/// than [`FitOptions::tol`] (a decrease, possible only through rounding or
+/// regularisation, also stops it), or after [`FitOptions::max_iter`]
+/// iterations.
+///
+/// # Errors
+///
+/// * [`Error::InvalidOption`] for a bad option;
+/// * [`Error::TooFewPoints`] for fewer points than components (or none);
+/// * [`Error::NonFiniteData`] naming the first point with a NaN or infinity;
+/// * [`Error::ZeroDensity`] if a point's density underflows under every
+///   component;
+/// * [`Error::NotPositiveDefinite`] if a component collapses onto a
+///   subspace that `reg_covar` does not lift.
+///
+/// # Example
+///
+/// ```
+/// use core::ops::ControlFlow;
+/// use gaussmix::{fit, FitOptions, Gmm};
+/// use nalgebra::{matrix, vector};
+///
+/// let data = [[0.0, 0.1], [0.2, -0.1], [-0.1, 0.0], [5.0, 5.1], [5.2, 4.9], [4.9, 5.0]];
+/// let init = Gmm::<f64, 2, 2>::new(
+///     [0.5, 0.5],
+///     [vector![1.0, 1.0], vector![4.0, 4.0]],
+///     [matrix![1.0, 0.0; 0.0, 1.0]; 2],
+/// )?;
+/// let mut trace = [0.0; 8];
+/// let report = fit(&data, init, &FitOptions::default(), |it| {
+///     if let Some(slot) = trace.get_mut(it.iteration) {
+///         *slot = it.log_likelihood;
+///     }
+///     ControlFlow::Continue(())
+/// })?;
+/// assert!(report.converged());
+/// assert!((report.model.weights()[0] - 0.5).abs() < 1e-9);
+/// assert!(trace[1] > trace[0]);
+/// # Ok::<(), gaussmix::Error>(())
+/// ```
+pub fn fit<T, const D: usize, const K: usize, P, F>(
+    data: &[P],
+    init: Gmm<T, D, K>,
+    options: &FitOptions<T>,
+    callback: F,
+) -> Result<FitReport<T, D, K>, Error>
+where
+    T: Real,
+    P: AsPoint<T, D>,
+    F: FnMut(&Iteration<T>) -> ControlFlow<()>,
+{
+    run(data, init, options, None, callback)
+}
+
+/// [`fit`], also writing the responsibilities of every point under the
+/// returned model into `responsibilities` (one `SVector<T, K>` per point,
+/// in data order).
+///
+/// # Errors
+///
+/// As for [`fit`], plus [`Error::LengthMismatch`] if `responsibilities`
+/// does not have exactly one slot per point. On an error the buffer's
+/// contents are unspecified.
+pub fn fit_with_responsibilities<T, const D: usize, const K: usize, P, F>(
+    data: &[P],
+    init: Gmm<T, D, K>,
+    options: &FitOptions<T>,
+    responsibilities: &mut [SVector<T, K>],
+    callback: F,
+) -> Result<FitReport<T, D, K>, Error>
+where
+    T: Real,
+    P: AsPoint<T, D>,
+    F: FnMut(&Iteration<T>) -> ControlFlow<()>,
+{
+    if responsibilities.len() != data.len() {
+        return Err(Error::LengthMismatch {
+            expected: data.len(),
+            found: responsibilities.len(),
+        });
+    }
+    run(data, init, options, Some(responsibilities), callback)
+}
+
+/// One EM iteration: an E pass over `data` under `model`, then the M-step.
+/// Returns the new model and the total log-likelihood of the *old* one.
+/// [`fit`] with `max_iter = 1` does the same plus the loop's bookkeeping;
+/// this is the building block for callers that drive the loop themselves.
+///
+/// # Errors
+///
+/// As for [`fit`].
+pub fn em_step<T: Real, const D: usize, const K: usize, P: AsPoint<T, D>>(
+    data: &[P],
+    model: &Gmm<T, D, K>,
+    reg_covar: T,
+) -> Result<(Gmm<T, D, K>, T), Error> {
+    check_data(data, K)?;
+    let stats = e_pass(data, model, None)?;
+    Ok((stats.m_step(model, reg_covar)?, stats.log_likelihood()))
+}
+
+fn run<T, const D: usize, const K: usize, P, F>(
+    data: &[P],
+    init: Gmm<T, D, K>,
+    options: &FitOptions<T>,
+    mut responsibilities: Option<&mut [SVector<T, K>]>,
+    mut callback: F,
+) -> Result<FitReport<T, D, K>, Error>
+where
+    T: Real,
+    P: AsPoint<T, D>,
+    F: FnMut(&Iteration<T>) -> ControlFlow<()>,
+{
+    options.validate()?;
+    check_data(data, K)?;
+    let n = math::count::<T>(data.len());
+    let mut model = init;
+    let mut previous: Option<T> = None;
+    let mut iterations = 0;
+    loop {
+        let stats = e_pass(data, &model, responsibilities.as_deref_mut())?;
+        let log_likelihood = stats.log_likelihood();
+        let mean_log_likelihood = log_likelihood / n;
+        let report = |termination| FitReport {
+            model,
+            iterations,
+            termination,
+            log_likelihood,
+            mean_log_likelihood,
+        };
+        let it = Iteration {
+            iteration: iterations,
+            log_likelihood,
+            mean_log_likelihood,
+        };
+        if callback(&it).is_break() {
+            return Ok(report(Termination::Stopped));
+        }
+        if previous.is_some_and(|p| mean_log_likelihood - p < options.tol) {
+            return Ok(report(Termination::Converged));
+        }
+        if iterations >= options.max_iter {
+            return Ok(report(Termination::MaxIterations));
+        }
+        model = stats.m_step(&model, options.reg_covar)?;
+        previous = Some(mean_log_likelihood);
+        iterations += 1;
+    }
+}
+
+/// One pass over data already checked to be finite: the statistics under
+/// `model`, and optionally each point's responsibilities.
+fn e_pass<T: Real, const D: usize, const K: usize, P: AsPoint<T, D>>(
+    data: &[P],
+    model: &Gmm<T, D, K>,
+    responsibilities: Option<&mut [SVector<T, K>]>,
+) -> Result<SufficientStats<T, D, K>, Error> {
+    let mut stats = SufficientStats::new(model);
+    let zero_density = |index| Error::ZeroDensity { index };
+    match responsibilities {
+        None => {
+            for (i, x) in data.iter().enumerate() {
+                stats
+                    .accumulate_finite(model, &x.to_vector())
+                    .ok_or_else(|| zero_density(i))?;
+            }
+        }
+        Some(out) => {
+            for (i, (x, slot)) in data.iter().zip(out.iter_mut()).enumerate() {
+                let (_, r) = stats
+                    .accumulate_finite(model, &x.to_vector())
+                    .ok_or_else(|| zero_density(i))?;
+                *slot = r;
+            }
+        }
+    }
+    Ok(stats)
+}

@@ -1,0 +1,139 @@
+//! The one error type of the crate.
+
+use core::fmt;
+
+/// Everything that can go wrong in gaussmix, as a small `Copy` value that
+/// needs no allocator. Each variant says which input was at fault and, where
+/// it helps, where (a point's index in the data, a component's index).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Error {
+    /// A data point contains NaN or ±infinity.
+    ///
+    /// *Cause:* a sensor glitch, a division by zero upstream, an uninitialised
+    /// buffer. *Fix:* filter or repair the point; `index` is its position in
+    /// the slice passed in (0 for a single point).
+    NonFiniteData {
+        /// Position of the first offending point.
+        index: usize,
+    },
+    /// The data set has fewer points than the operation needs.
+    ///
+    /// *Cause:* an empty slice, fewer points than mixture components, or
+    /// fewer than two points for a data covariance. *Fix:* collect more data
+    /// or fit fewer components.
+    TooFewPoints {
+        /// Number of points given.
+        points: usize,
+        /// Number of points needed at least.
+        needed: usize,
+    },
+    /// A model parameter (weight, mean or covariance entry) is NaN or ±inf.
+    ///
+    /// *Fix:* pass finite parameters; `component` names the first bad one.
+    NonFiniteParameter {
+        /// Index of the component holding the bad value.
+        component: usize,
+    },
+    /// A weight is negative, or the weights do not sum to 1 within `√ε`
+    /// (about 3.5e-4 for `f32`, 1.5e-8 for `f64`).
+    ///
+    /// *Fix:* normalise the weights (divide by their sum) before building
+    /// the model.
+    InvalidWeights,
+    /// A covariance matrix is not symmetric: some `|Σ_ij − Σ_ji|` exceeds
+    /// `√ε · √(Σ_ii Σ_jj)`.
+    ///
+    /// *Fix:* symmetrise it as `(Σ + Σᵀ)/2`.
+    NotSymmetric {
+        /// Index of the offending component.
+        component: usize,
+    },
+    /// A covariance matrix is not positive definite: its Cholesky
+    /// factorisation meets a pivot that is not positive and finite.
+    ///
+    /// *Cause:* during a fit, a component whose points lie in a lower
+    /// dimensional subspace (all identical, on a line, a constant coordinate)
+    /// with too little regularisation; from a user, an indefinite or singular
+    /// matrix. *Fix:* raise [`FitOptions::reg_covar`](crate::FitOptions), or
+    /// pass a positive-definite covariance.
+    NotPositiveDefinite {
+        /// Index of the offending component.
+        component: usize,
+    },
+    /// A point has zero density under every component: its squared
+    /// Mahalanobis distances overflow the scalar type, so responsibilities
+    /// are undefined.
+    ///
+    /// *Cause:* a point astronomically far from every component (in units
+    /// of that component's standard deviations), typically data scaled far
+    /// beyond the model's. *Fix:* rescale the data, or use `f64`.
+    ZeroDensity {
+        /// Position of the point in the slice passed in (0 for a single point).
+        index: usize,
+    },
+    /// A fit option is out of range.
+    ///
+    /// *Fix:* `tol` and `reg_covar` must be finite and non-negative.
+    InvalidOption {
+        /// Name of the offending field of [`FitOptions`](crate::FitOptions).
+        option: &'static str,
+    },
+    /// A caller-supplied output buffer has the wrong length.
+    ///
+    /// *Fix:* pass a buffer with exactly one slot per data point.
+    LengthMismatch {
+        /// Length required (the number of data points).
+        expected: usize,
+        /// Length given.
+        found: usize,
+    },
+    /// Two sets of sufficient statistics were accumulated against different
+    /// models and cannot be merged.
+    ///
+    /// *Fix:* accumulate every shard against the same model.
+    MismatchedStatistics,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::NonFiniteData { index } => {
+                write!(f, "data point {index} contains NaN or infinity")
+            }
+            Error::TooFewPoints { points, needed } => {
+                write!(f, "{points} data points given, at least {needed} needed")
+            }
+            Error::NonFiniteParameter { component } => {
+                write!(f, "component {component} has a NaN or infinite parameter")
+            }
+            Error::InvalidWeights => f.write_str(
+                "mixture weights must be non-negative and sum to 1 within sqrt(epsilon)",
+            ),
+            Error::NotSymmetric { component } => {
+                write!(f, "covariance of component {component} is not symmetric")
+            }
+            Error::NotPositiveDefinite { component } => {
+                write!(
+                    f,
+                    "covariance of component {component} is not positive definite"
+                )
+            }
+            Error::ZeroDensity { index } => write!(
+                f,
+                "data point {index} has zero density under every component"
+            ),
+            Error::InvalidOption { option } => {
+                write!(f, "fit option `{option}` is out of range")
+            }
+            Error::LengthMismatch { expected, found } => {
+                write!(f, "buffer holds {found} entries, {expected} needed")
+            }
+            Error::MismatchedStatistics => {
+                f.write_str("statistics accumulated against different models")
+            }
+        }
+    }
+}
+
+impl core::error::Error for Error {}

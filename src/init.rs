@@ -1,0 +1,253 @@
+//! Starting models for a fit, drawn with the caller's RNG.
+//!
+//! EM climbs to a local maximum of the likelihood, so where it starts
+//! matters. Two seeding schemes are here; a model built by hand with
+//! [`Gmm::new`] is the third way to start.
+//!
+//! * [`random_points`]: the seed notebook's scheme. `K` distinct data points
+//!   chosen uniformly at random as means, the covariance of the whole data
+//!   set for every component, uniform weights.
+//! * [`kmeans_plus_plus`]: k-means++ seeding (Arthur & Vassilialvitskii,
+//!   2007) for the means, which spreads them out; weights and covariances
+//!   from the points nearest each mean.
+//!
+//! Both take `O(N·D²)` (`random_points`) or `O(N·K·D)` (`kmeans_plus_plus`)
+//! time, allocate nothing and use the RNG as documented in
+//! [`sample`](crate::sample).
+
+use nalgebra::{SMatrix, SVector};
+use rand_core::Rng;
+
+use crate::gaussian::Gaussian;
+use crate::math::{self, Real};
+use crate::mixture::Gmm;
+use crate::point::{check_data, AsPoint};
+use crate::sample::uniform_index;
+use crate::Error;
+
+/// The sample mean and covariance of `data`, by two passes (mean first,
+/// then centred products, which is accurate in `f32`). The covariance is
+/// normalised by `N − 1` (the unbiased estimate, numpy's `np.cov`).
+///
+/// # Errors
+///
+/// [`Error::TooFewPoints`] for fewer than 2 points;
+/// [`Error::NonFiniteData`] naming the first non-finite point.
+pub fn data_covariance<T: Real, const D: usize, P: AsPoint<T, D>>(
+    data: &[P],
+) -> Result<(SVector<T, D>, SMatrix<T, D, D>), Error> {
+    check_data(data, 2)?;
+    let (mean, scatter, n) = centred_scatter(data, |_| true);
+    let cov = scatter / (math::count::<T>(n) - T::one());
+    Ok((mean, cov))
+}
+
+/// Mean and lower-triangle-mirrored scatter matrix `Σ (x − x̄)(x − x̄)ᵀ` of
+/// the points of `data` that `keep` accepts, and their number.
+fn centred_scatter<T: Real, const D: usize, P: AsPoint<T, D>>(
+    data: &[P],
+    keep: impl Fn(&SVector<T, D>) -> bool,
+) -> (SVector<T, D>, SMatrix<T, D, D>, usize) {
+    let mut sum = SVector::<T, D>::zeros();
+    let mut n = 0usize;
+    for x in data {
+        let x = x.to_vector();
+        if keep(&x) {
+            sum += x;
+            n += 1;
+        }
+    }
+    let mean = if n > 0 {
+        sum / math::count::<T>(n)
+    } else {
+        sum
+    };
+    let mut scatter = SMatrix::<T, D, D>::zeros();
+    for x in data {
+        let x = x.to_vector();
+        if keep(&x) {
+            let d = x - mean;
+            for j in 0..D {
+                for i in j..D {
+                    scatter[(i, j)] += d[i] * d[j];
+                }
+            }
+        }
+    }
+    for j in 0..D {
+        for i in j + 1..D {
+            scatter[(j, i)] = scatter[(i, j)];
+        }
+    }
+    (mean, scatter, n)
+}
+
+/// The seed notebook's initialisation: `K` distinct data points (distinct
+/// indices, drawn uniformly without replacement by Floyd's algorithm, in
+/// random order) as the means, the data covariance ([`data_covariance`]) as
+/// every covariance, and weights `1/K`.
+///
+/// Uses `K` + (at most `K − 1`) RNG draws of one `u64` each.
+///
+/// # Errors
+///
+/// * [`Error::TooFewPoints`] if there are fewer than `max(K, 2)` points;
+/// * [`Error::NonFiniteData`] naming the first non-finite point;
+/// * [`Error::NotPositiveDefinite`] if the data covariance is singular
+///   (the data lie in a lower-dimensional subspace); start from
+///   [`Gmm::new`] with a regularised covariance instead.
+///
+/// # Example
+///
+/// ```
+/// # struct Lcg(u64);
+/// # impl rand_core::TryRng for Lcg {
+/// #     type Error = core::convert::Infallible;
+/// #     fn try_next_u32(&mut self) -> Result<u32, Self::Error> { Ok((self.try_next_u64()? >> 32) as u32) }
+/// #     fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+/// #         self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+/// #         Ok(self.0)
+/// #     }
+/// #     fn try_fill_bytes(&mut self, _: &mut [u8]) -> Result<(), Self::Error> { unimplemented!() }
+/// # }
+/// let data = [[0.0f32, 1.0], [1.0, 0.0], [5.0, 5.0], [6.0, 5.5]];
+/// let init = gaussmix::init::random_points::<f32, 2, 2, _, _>(&data, &mut Lcg(1))?;
+/// assert_eq!(init.weights()[0], 0.5);
+/// # Ok::<(), gaussmix::Error>(())
+/// ```
+pub fn random_points<T, const D: usize, const K: usize, P, R>(
+    data: &[P],
+    rng: &mut R,
+) -> Result<Gmm<T, D, K>, Error>
+where
+    T: Real,
+    P: AsPoint<T, D>,
+    R: Rng + ?Sized,
+{
+    check_data(data, K.max(2))?;
+    let (_, cov) = data_covariance(data)?;
+    let shared = Gaussian::with_index(SVector::zeros(), cov, 0)?;
+    let indices = distinct_indices::<K, R>(rng, data.len());
+    let mut components = [shared; K];
+    for (c, &i) in components.iter_mut().zip(indices.iter()) {
+        if let Some(x) = data.get(i) {
+            *c = Gaussian::from_symmetric(x.to_vector(), cov, 0)?;
+        }
+    }
+    let w = T::one() / math::count::<T>(K);
+    Gmm::from_components([w; K], components)
+}
+
+/// `K` distinct indices in `0..n` (`n ≥ K`), a uniformly random subset in
+/// uniformly random order: Floyd's sampling, then a Fisher–Yates shuffle.
+fn distinct_indices<const K: usize, R: Rng + ?Sized>(rng: &mut R, n: usize) -> [usize; K] {
+    let mut chosen = [0usize; K];
+    for (slot, j) in (n - K..n).enumerate() {
+        let t = uniform_index(rng, j + 1);
+        chosen[slot] = if chosen[..slot].contains(&t) { j } else { t };
+    }
+    for i in (1..K).rev() {
+        chosen.swap(i, uniform_index(rng, i + 1));
+    }
+    chosen
+}
+
+/// k-means++ seeding: the first mean is a uniformly random data point; each
+/// next one is a data point drawn with probability proportional to its
+/// squared distance to the nearest mean chosen so far (uniformly if all
+/// distances are 0). Each point is then assigned to its nearest mean (the
+/// lowest index on a tie) and, for each component:
+///
+/// * weight `(nₖ + 1) / (N + K)` (`nₖ` points assigned; the `+1` keeps a
+///   component that won no point, from duplicated data, alive for EM);
+/// * covariance of its assigned points (normalised by `nₖ − 1`), or the
+///   data covariance when it has at most `D` points or that covariance is
+///   singular.
+///
+/// Uses `K` uniform variates. Time `O(N·K·D)` for the seeding plus
+/// `O(N·K·D + N·D²)` for the assignment; no allocation (distances are
+/// recomputed rather than stored).
+///
+/// # Errors
+///
+/// As for [`random_points`].
+pub fn kmeans_plus_plus<T, const D: usize, const K: usize, P, R>(
+    data: &[P],
+    rng: &mut R,
+) -> Result<Gmm<T, D, K>, Error>
+where
+    T: Real,
+    P: AsPoint<T, D>,
+    R: Rng + ?Sized,
+{
+    check_data(data, K.max(2))?;
+    let (_, data_cov) = data_covariance(data)?;
+    let fallback = Gaussian::with_index(SVector::zeros(), data_cov, 0)?;
+
+    let mut means = [SVector::<T, D>::zeros(); K];
+    means[0] = pick(data, uniform_index(rng, data.len()));
+    for c in 1..K {
+        let chosen = &means[..c];
+        let mut total = T::zero();
+        for x in data {
+            total += nearest(chosen, &x.to_vector()).1;
+        }
+        let next = if total > T::zero() && math::is_finite(total) {
+            // The first point at which the running sum exceeds u·total.
+            let target = crate::sample::uniform::<T, R>(rng) * total;
+            let mut running = T::zero();
+            let mut index = data.len() - 1;
+            for (i, x) in data.iter().enumerate() {
+                let d2 = nearest(chosen, &x.to_vector()).1;
+                running += d2;
+                if running > target && d2 > T::zero() {
+                    index = i;
+                    break;
+                }
+            }
+            index
+        } else {
+            uniform_index(rng, data.len())
+        };
+        means[c] = pick(data, next);
+    }
+
+    let mut counts = [0usize; K];
+    for x in data {
+        counts[nearest(&means, &x.to_vector()).0] += 1;
+    }
+    let mut components = [fallback; K];
+    for (k, c) in components.iter_mut().enumerate() {
+        let own = if counts[k] > D {
+            let (_, scatter, n) = centred_scatter(data, |x| nearest(&means, x).0 == k);
+            let cov = scatter / (math::count::<T>(n) - T::one());
+            Gaussian::from_symmetric(means[k], cov, k).ok()
+        } else {
+            None
+        };
+        *c = match own {
+            Some(g) => g,
+            None => Gaussian::from_symmetric(means[k], data_cov, k)?,
+        };
+    }
+    let denominator = math::count::<T>(data.len() + K);
+    let weights = counts.map(|n| math::count::<T>(n + 1) / denominator);
+    Gmm::from_components(weights, components)
+}
+
+fn pick<T: Real, const D: usize, P: AsPoint<T, D>>(data: &[P], i: usize) -> SVector<T, D> {
+    data.get(i).map_or_else(SVector::zeros, AsPoint::to_vector)
+}
+
+/// Index of the nearest of `means` to `x` (lowest on a tie) and the squared
+/// Euclidean distance to it.
+fn nearest<T: Real, const D: usize>(means: &[SVector<T, D>], x: &SVector<T, D>) -> (usize, T) {
+    let mut best = (0, math::max_finite::<T>());
+    for (k, m) in means.iter().enumerate() {
+        let d2 = (x - m).norm_squared();
+        if d2 < best.1 {
+            best = (k, d2);
+        }
+    }
+    best
+}

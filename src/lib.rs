@@ -1,0 +1,49 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(clippy::pedantic)]
+// `!(x > 0)` is deliberate throughout: unlike `x <= 0` it is also true for NaN.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+#![allow(
+    clippy::many_single_char_names,
+    clippy::similar_names,
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::needless_range_loop,
+    clippy::module_name_repetitions,
+    clippy::missing_panics_doc,
+    // Exact float comparisons are deliberate (zero responsibilities, bitwise
+    // identical shifts, exact test vectors).
+    clippy::float_cmp
+)]
+
+#[cfg(test)]
+extern crate std;
+
+mod em;
+mod error;
+mod gaussian;
+pub mod init;
+mod math;
+mod mixture;
+mod point;
+pub mod sample;
+mod stats;
+
+pub use em::{
+    em_step, fit, fit_with_responsibilities, FitOptions, FitReport, Iteration, Termination,
+};
+pub use error::Error;
+pub use gaussian::Gaussian;
+pub use math::Real;
+pub use mixture::Gmm;
+pub use point::AsPoint;
+pub use stats::SufficientStats;
+
+/// nalgebra, re-exported so callers name the same `SVector`/`SMatrix` types
+/// as the crate without a version clash.
+pub use nalgebra;
+/// `rand_core`, re-exported for the [`rand_core::Rng`] trait the samplers and
+/// initialisers take.
+pub use rand_core;

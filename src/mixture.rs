@@ -1,0 +1,369 @@
+//! The mixture model: validated parameters and allocation-free inference.
+
+use nalgebra::{SMatrix, SVector};
+use rand_core::Rng;
+
+use crate::gaussian::Gaussian;
+use crate::math::{self, Real};
+use crate::point::{self, AsPoint};
+use crate::Error;
+
+/// A mixture of `K` multivariate normals in `D` dimensions,
+/// `p(x) = Σₖ wₖ N(x | μₖ, Σₖ)`, with scalar type `T` (`f32` or `f64`).
+///
+/// A `Gmm` is built only by a validating constructor ([`Gmm::new`],
+/// [`Gmm::from_components`]), by an initialiser in [`init`](crate::init) or
+/// by a fit, so every value holds finite parameters, weights that are
+/// non-negative and sum to 1, and symmetric positive-definite covariances.
+/// It is `Copy` and lives entirely inline (no heap), so it can sit in a
+/// `static` or on the stack; its size is
+/// `size_of::<T>() · K · (2 + D + 3D²) + K · size_of::<T>()` rounded for alignment.
+///
+/// `D = 0` or `K = 0` is rejected at compile time:
+///
+/// ```compile_fail
+/// # use gaussmix::Gmm;
+/// # use nalgebra::{SMatrix, SVector};
+/// let m = Gmm::<f64, 2, 0>::new([], [], []); // error: K must be at least 1
+/// ```
+///
+/// ```compile_fail
+/// # use gaussmix::Gmm;
+/// # use nalgebra::{SMatrix, SVector};
+/// let m = Gmm::<f64, 0, 1>::new([1.0], [SVector::zeros()], [SMatrix::zeros()]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Gmm<T: Real, const D: usize, const K: usize> {
+    weights: SVector<T, K>,
+    log_weights: SVector<T, K>,
+    components: [Gaussian<T, D>; K],
+}
+
+impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
+    /// Number of free parameters: `K − 1` weights, `K·D` mean coordinates
+    /// and `K·D(D+1)/2` covariance entries, as counted for [`Gmm::bic`].
+    pub const PARAMETERS: usize = K - 1 + K * D + K * D * (D + 1) / 2;
+
+    /// Builds a mixture from weights, means and covariances, validating all.
+    ///
+    /// The weights are divided by their sum, so the model's weights sum to 1
+    /// to rounding even when the given ones are off by a few ulps.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::NonFiniteParameter`] for a NaN or infinite value (a bad
+    ///   weight is reported at its own index);
+    /// * [`Error::InvalidWeights`] for a negative weight or weights whose sum
+    ///   differs from 1 by more than `√ε`;
+    /// * [`Error::NotSymmetric`] / [`Error::NotPositiveDefinite`] for a bad
+    ///   covariance, naming the component; see [`Gaussian::new`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use gaussmix::Gmm;
+    /// use nalgebra::{matrix, vector};
+    ///
+    /// let gmm = Gmm::<f32, 2, 2>::new(
+    ///     [0.3, 0.7],
+    ///     [vector![0.0, 0.0], vector![5.0, 5.0]],
+    ///     [matrix![1.0, 0.0; 0.0, 1.0], matrix![2.0, 0.5; 0.5, 1.0]],
+    /// )?;
+    /// assert_eq!(gmm.predict(&[4.5, 5.5])?, 1);
+    /// # Ok::<(), gaussmix::Error>(())
+    /// ```
+    pub fn new(
+        weights: [T; K],
+        means: [SVector<T, D>; K],
+        covariances: [SMatrix<T, D, D>; K],
+    ) -> Result<Self, Error> {
+        const { assert!(D > 0 && K > 0, "gaussmix: D and K must be at least 1") };
+        let mut components = [Gaussian::<T, D>::standard(); K];
+        for (k, (slot, (mean, cov))) in components
+            .iter_mut()
+            .zip(means.iter().zip(covariances.iter()))
+            .enumerate()
+        {
+            *slot = Gaussian::with_index(*mean, *cov, k)?;
+        }
+        Self::from_components(weights, components)
+    }
+
+    /// Builds a mixture from weights and already validated components.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NonFiniteParameter`] or [`Error::InvalidWeights`] as for
+    /// [`Gmm::new`].
+    pub fn from_components(
+        weights: [T; K],
+        components: [Gaussian<T, D>; K],
+    ) -> Result<Self, Error> {
+        const { assert!(D > 0 && K > 0, "gaussmix: D and K must be at least 1") };
+        let mut sum = T::zero();
+        for (k, &w) in weights.iter().enumerate() {
+            if !math::is_finite(w) {
+                return Err(Error::NonFiniteParameter { component: k });
+            }
+            if w < T::zero() {
+                return Err(Error::InvalidWeights);
+            }
+            sum += w;
+        }
+        if !((sum - T::one()).abs() <= math::sqrt(math::eps::<T>())) {
+            return Err(Error::InvalidWeights);
+        }
+        let weights = SVector::from(weights) / sum;
+        Ok(Self::from_trusted(weights, components))
+    }
+
+    /// Assembles a model from weights already known to be non-negative and
+    /// normalised (the M-step's), computing the log-weights.
+    pub(crate) fn from_trusted(weights: SVector<T, K>, components: [Gaussian<T, D>; K]) -> Self {
+        // ln 0 = −∞: a component of weight 0 never takes responsibility.
+        let log_weights = weights.map(|w| {
+            if w > T::zero() {
+                math::ln(w)
+            } else {
+                math::neg_infinity()
+            }
+        });
+        Self {
+            weights,
+            log_weights,
+            components,
+        }
+    }
+
+    /// The mixture weights `w`, non-negative and summing to 1.
+    pub fn weights(&self) -> &SVector<T, K> {
+        &self.weights
+    }
+
+    /// The components, in order.
+    pub fn components(&self) -> &[Gaussian<T, D>; K] {
+        &self.components
+    }
+
+    /// Component `k`, or `None` if `k ≥ K`.
+    pub fn component(&self, k: usize) -> Option<&Gaussian<T, D>> {
+        self.components.get(k)
+    }
+
+    /// The component means `μₖ`, by value.
+    pub fn means(&self) -> [SVector<T, D>; K] {
+        self.components.map(|c| *c.mean())
+    }
+
+    /// The component covariances `Σₖ`, by value.
+    pub fn covariances(&self) -> [SMatrix<T, D, D>; K] {
+        self.components.map(|c| *c.covariance())
+    }
+
+    /// The E-step for one finite point: `ln p(x)` and the responsibilities,
+    /// with each offset `x − μₖ` left in `offsets` for the statistics.
+    ///
+    /// Log-sum-exp with the largest term factored out: that term's
+    /// exponential is exactly 1 and is not computed, and terms more than
+    /// [`LSE_CUTOFF`](crate::math) below it get responsibility 0 without an
+    /// `exp` (their true value is below `ε` by many orders, and computing it
+    /// could produce a slow subnormal). One `ln` per point.
+    #[inline]
+    pub(crate) fn e_step_point(
+        &self,
+        x: &SVector<T, D>,
+        offsets: &mut [SVector<T, D>; K],
+    ) -> Option<(T, SVector<T, K>)> {
+        let mut lp = SVector::<T, K>::zeros();
+        let mut best = 0;
+        for (k, (c, d)) in self.components.iter().zip(offsets.iter_mut()).enumerate() {
+            *d = x - c.mean();
+            lp[k] = self.log_weights[k] + c.log_density_of_offset(d);
+            if lp[k] > lp[best] {
+                best = k;
+            }
+        }
+        let max = lp[best];
+        if !math::is_finite(max) {
+            return None;
+        }
+        let cutoff = -math::lse_cutoff::<T>();
+        let mut sum = T::zero();
+        for (k, l) in lp.iter_mut().enumerate() {
+            let t = *l - max;
+            *l = if k == best {
+                T::one()
+            } else if t > cutoff {
+                math::exp(t)
+            } else {
+                T::zero()
+            };
+            sum += *l;
+        }
+        // sum ∈ [1, K]: the division is safe and ln(sum) is finite.
+        let resp = lp * (T::one() / sum);
+        Some((max + math::ln(sum), resp))
+    }
+
+    /// Checks a point and runs [`Self::e_step_point`], naming `index` in errors.
+    #[inline]
+    fn point_e_step<P: AsPoint<T, D>>(
+        &self,
+        x: &P,
+        index: usize,
+    ) -> Result<(T, SVector<T, K>), Error> {
+        let x = point::checked(x, index)?;
+        let mut offsets = [SVector::<T, D>::zeros(); K];
+        self.e_step_point(&x, &mut offsets)
+            .ok_or(Error::ZeroDensity { index })
+    }
+
+    /// `ln p(x)`, the log-density of the mixture at `x` (the anomaly score:
+    /// low means unlikely), by log-sum-exp over `ln wₖ + ln N(x | μₖ, Σₖ)`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NonFiniteData`] if `x` has a NaN or infinite coordinate;
+    /// [`Error::ZeroDensity`] if `x` is so far from every component that all
+    /// densities underflow.
+    pub fn log_prob<P: AsPoint<T, D>>(&self, x: &P) -> Result<T, Error> {
+        self.point_e_step(x, 0).map(|(lp, _)| lp)
+    }
+
+    /// The responsibilities `rₖ = wₖ N(x | μₖ, Σₖ) / p(x)`: the posterior
+    /// probability that `x` came from each component (soft classification).
+    /// Every entry lies in `[0, 1]` and they sum to 1 within `K·ε`. An entry
+    /// is exactly 0 when its true value is below `e⁻⁵⁰` (`f32`) or `e⁻²⁰⁰`
+    /// (`f64`).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Gmm::log_prob`].
+    pub fn responsibilities<P: AsPoint<T, D>>(&self, x: &P) -> Result<SVector<T, K>, Error> {
+        self.point_e_step(x, 0).map(|(_, r)| r)
+    }
+
+    /// The most responsible component for `x` (hard classification, the
+    /// argmax of [`Gmm::responsibilities`]; the lowest index on a tie).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Gmm::log_prob`].
+    pub fn predict<P: AsPoint<T, D>>(&self, x: &P) -> Result<usize, Error> {
+        let r = self.responsibilities(x)?;
+        let mut best = 0;
+        for k in 1..K {
+            if r[k] > r[best] {
+                best = k;
+            }
+        }
+        Ok(best)
+    }
+
+    /// Total log-likelihood `Σᵢ ln p(xᵢ)` of a data set.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TooFewPoints`] for empty data; otherwise as for
+    /// [`Gmm::log_prob`], with the index of the first bad point.
+    pub fn log_likelihood<P: AsPoint<T, D>>(&self, data: &[P]) -> Result<T, Error> {
+        if data.is_empty() {
+            return Err(Error::TooFewPoints {
+                points: 0,
+                needed: 1,
+            });
+        }
+        let mut total = T::zero();
+        for (i, x) in data.iter().enumerate() {
+            total += self.point_e_step(x, i)?.0;
+        }
+        Ok(total)
+    }
+
+    /// Mean log-likelihood per point, `(1/N) Σᵢ ln p(xᵢ)` (scikit-learn's
+    /// `score`), the quantity whose change [`fit`](crate::fit) compares
+    /// with its tolerance.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Gmm::log_likelihood`].
+    pub fn mean_log_likelihood<P: AsPoint<T, D>>(&self, data: &[P]) -> Result<T, Error> {
+        Ok(self.log_likelihood(data)? / math::count::<T>(data.len()))
+    }
+
+    /// Bayesian information criterion `−2 ln L + p ln N`, with `p` =
+    /// [`Gmm::PARAMETERS`] and `N` the number of points. Lower is better.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Gmm::log_likelihood`].
+    pub fn bic<P: AsPoint<T, D>>(&self, data: &[P]) -> Result<T, Error> {
+        let ll = self.log_likelihood(data)?;
+        let n = math::count::<T>(data.len());
+        Ok(math::lit::<T>(-2.0) * ll + math::count::<T>(Self::PARAMETERS) * math::ln(n))
+    }
+
+    /// Akaike information criterion `−2 ln L + 2p`, with `p` =
+    /// [`Gmm::PARAMETERS`]. Lower is better.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Gmm::log_likelihood`].
+    pub fn aic<P: AsPoint<T, D>>(&self, data: &[P]) -> Result<T, Error> {
+        let ll = self.log_likelihood(data)?;
+        Ok(math::lit::<T>(-2.0) * ll + math::lit::<T>(2.0) * math::count::<T>(Self::PARAMETERS))
+    }
+
+    /// Draws a component index with probability equal to its weight, from
+    /// one uniform variate (see [`sample`](crate::sample)).
+    pub fn sample_component<R: Rng + ?Sized>(&self, rng: &mut R) -> usize {
+        let u = crate::sample::uniform::<T, R>(rng);
+        let mut cumulative = T::zero();
+        let mut last_positive = 0;
+        for (k, &w) in self.weights.iter().enumerate() {
+            if w > T::zero() {
+                cumulative += w;
+                last_positive = k;
+                if u < cumulative {
+                    return k;
+                }
+            }
+        }
+        // Rounding left the cumulative sum just below u (< 1).
+        last_positive
+    }
+
+    /// Draws one point from the mixture: a component by weight, then a
+    /// point from that component ([`Gaussian::sample`]).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use gaussmix::Gmm;
+    /// # use nalgebra::{matrix, vector};
+    /// # struct Lcg(u64);
+    /// # impl rand_core::TryRng for Lcg {
+    /// #     type Error = core::convert::Infallible;
+    /// #     fn try_next_u32(&mut self) -> Result<u32, Self::Error> { Ok((self.try_next_u64()? >> 32) as u32) }
+    /// #     fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+    /// #         self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    /// #         Ok(self.0)
+    /// #     }
+    /// #     fn try_fill_bytes(&mut self, _: &mut [u8]) -> Result<(), Self::Error> { unimplemented!() }
+    /// # }
+    /// let gmm = Gmm::<f64, 2, 1>::new([1.0], [vector![1.0, 2.0]], [matrix![1.0, 0.0; 0.0, 1.0]])?;
+    /// let mut rng = Lcg(42);
+    /// let x = gmm.sample(&mut rng);
+    /// assert!((x - vector![1.0, 2.0]).norm() < 20.0);
+    /// # Ok::<(), gaussmix::Error>(())
+    /// ```
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> SVector<T, D> {
+        let k = self.sample_component(rng);
+        self.components[k].sample(rng)
+    }
+
+    /// Draws one point from component `k`, or `None` if `k ≥ K`.
+    pub fn sample_from<R: Rng + ?Sized>(&self, k: usize, rng: &mut R) -> Option<SVector<T, D>> {
+        self.components.get(k).map(|c| c.sample(rng))
+    }
+}

@@ -1,0 +1,221 @@
+//! Sufficient statistics of one EM pass, and the M-step that reads them.
+
+use nalgebra::{SMatrix, SVector};
+
+use crate::gaussian::Gaussian;
+use crate::math::{self, Real};
+use crate::mixture::Gmm;
+use crate::point::{self, AsPoint};
+use crate::Error;
+
+/// What one E pass over some data leaves behind: everything the M-step
+/// needs, in `O(K·D²)` memory whatever the number of points.
+///
+/// For each component `k`, with `cₖ` the component's mean in the model the
+/// statistics are accumulated against (the *shift*) and `rᵢₖ` the
+/// responsibilities:
+///
+/// ```text
+/// Nₖ  = Σᵢ rᵢₖ                         soft count
+/// S1ₖ = Σᵢ rᵢₖ (xᵢ − cₖ)               shifted first moment
+/// S2ₖ = Σᵢ rᵢₖ (xᵢ − cₖ)(xᵢ − cₖ)ᵀ     shifted second moment
+/// ```
+///
+/// plus the number of points and their total log-likelihood under that
+/// model. Shifting by the current mean keeps the one-pass covariance
+/// `S2ₖ/Nₖ − δδᵀ` (with `δ = S1ₖ/Nₖ`) accurate in `f32`: near convergence
+/// `δ` is tiny, so nothing large cancels.
+///
+/// Statistics accumulated against the same model over disjoint shards of
+/// the data (other cores, DMA buffers, machines) [`merge`](Self::merge) by
+/// summation into exactly the statistics of one pass over all of them, up to
+/// floating-point reordering.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SufficientStats<T: Real, const D: usize, const K: usize> {
+    shift: [SVector<T, D>; K],
+    counts: SVector<T, K>,
+    first: [SVector<T, D>; K],
+    // Only the lower triangle is accumulated; the M-step mirrors it.
+    second: [SMatrix<T, D, D>; K],
+    points: usize,
+    log_likelihood: T,
+}
+
+impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
+    /// Empty statistics to be accumulated against `model`.
+    pub fn new(model: &Gmm<T, D, K>) -> Self {
+        Self {
+            shift: model.means(),
+            counts: SVector::zeros(),
+            first: [SVector::zeros(); K],
+            second: [SMatrix::zeros(); K],
+            points: 0,
+            log_likelihood: T::zero(),
+        }
+    }
+
+    /// Runs the E-step for one point under `model` and adds its
+    /// contribution; returns the point's log-likelihood `ln p(x)`.
+    ///
+    /// Cost: `K` log-densities (`O(D²)` each), at most `K − 1` `exp` and one
+    /// `ln`, then `O(D²)` per component with a non-zero responsibility.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::MismatchedStatistics`] if `model` is not the model these
+    ///   statistics were started with (its means differ);
+    /// * [`Error::NonFiniteData`] / [`Error::ZeroDensity`] as for
+    ///   [`Gmm::log_prob`]; the statistics are then left unchanged.
+    pub fn accumulate<P: AsPoint<T, D>>(
+        &mut self,
+        model: &Gmm<T, D, K>,
+        x: &P,
+    ) -> Result<T, Error> {
+        if !self.matches(model) {
+            return Err(Error::MismatchedStatistics);
+        }
+        let x = point::checked(x, 0)?;
+        self.accumulate_finite(model, &x)
+            .map(|(lp, _)| lp)
+            .ok_or(Error::ZeroDensity { index: 0 })
+    }
+
+    /// The E-step and accumulation for a finite point under the model whose
+    /// means are `self.shift` (the caller guarantees both). Returns the
+    /// point's log-likelihood and responsibilities; `None` leaves `self`
+    /// unchanged.
+    #[inline]
+    pub(crate) fn accumulate_finite(
+        &mut self,
+        model: &Gmm<T, D, K>,
+        x: &SVector<T, D>,
+    ) -> Option<(T, SVector<T, K>)> {
+        let mut offsets = [SVector::<T, D>::zeros(); K];
+        let (lp, r) = model.e_step_point(x, &mut offsets)?;
+        // The offsets x − μₖ are exactly x − cₖ, since cₖ = μₖ.
+        for k in 0..K {
+            let rk = r[k];
+            if rk == T::zero() {
+                continue;
+            }
+            let d = &offsets[k];
+            let rd = d * rk;
+            self.counts[k] += rk;
+            self.first[k] += rd;
+            let s = &mut self.second[k];
+            for j in 0..D {
+                for i in j..D {
+                    s[(i, j)] += rd[i] * d[j];
+                }
+            }
+        }
+        self.points += 1;
+        self.log_likelihood += lp;
+        Some((lp, r))
+    }
+
+    fn matches(&self, model: &Gmm<T, D, K>) -> bool {
+        self.shift
+            .iter()
+            .zip(model.components().iter())
+            .all(|(s, c)| s == c.mean())
+    }
+
+    /// Adds statistics accumulated against the same model over other data.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MismatchedStatistics`] if `other` was accumulated against a
+    /// model with other means; `self` is then unchanged.
+    pub fn merge(&mut self, other: &Self) -> Result<(), Error> {
+        if self.shift != other.shift {
+            return Err(Error::MismatchedStatistics);
+        }
+        self.counts += other.counts;
+        for k in 0..K {
+            self.first[k] += other.first[k];
+            self.second[k] += other.second[k];
+        }
+        self.points += other.points;
+        self.log_likelihood += other.log_likelihood;
+        Ok(())
+    }
+
+    /// Number of points accumulated.
+    pub fn points(&self) -> usize {
+        self.points
+    }
+
+    /// Total log-likelihood of the accumulated points under the model.
+    pub fn log_likelihood(&self) -> T {
+        self.log_likelihood
+    }
+
+    /// Soft counts `Nₖ = Σᵢ rᵢₖ`.
+    pub fn counts(&self) -> &SVector<T, K> {
+        &self.counts
+    }
+
+    /// The M-step: the parameters that maximise the expected complete-data
+    /// log-likelihood given these statistics.
+    ///
+    /// ```text
+    /// wₖ = Nₖ / Σⱼ Nⱼ
+    /// μₖ = cₖ + δₖ,                 δₖ = S1ₖ / Nₖ
+    /// Σₖ = S2ₖ / Nₖ − δₖ δₖᵀ + reg_covar · I
+    /// ```
+    ///
+    /// A component whose soft count is at most `ε · Σⱼ Nⱼ` (it explains less
+    /// than rounding error of the data) cannot be estimated: it keeps its
+    /// mean and covariance from `model` and gets weight `Nₖ / Σⱼ Nⱼ`, usually
+    /// 0. This is still a valid (generalised) EM step, so the
+    /// log-likelihood does not decrease, and it never produces NaN.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::MismatchedStatistics`] if `model` is not the model these
+    ///   statistics were accumulated against;
+    /// * [`Error::TooFewPoints`] if nothing was accumulated;
+    /// * [`Error::NotPositiveDefinite`] naming a component whose new
+    ///   covariance is singular (its points span fewer than `D` dimensions)
+    ///   and `reg_covar` is too small to fix it;
+    /// * [`Error::InvalidOption`] if `reg_covar` is negative or not finite.
+    pub fn m_step(&self, model: &Gmm<T, D, K>, reg_covar: T) -> Result<Gmm<T, D, K>, Error> {
+        if !(reg_covar >= T::zero()) || !math::is_finite(reg_covar) {
+            return Err(Error::InvalidOption {
+                option: "reg_covar",
+            });
+        }
+        if !self.matches(model) {
+            return Err(Error::MismatchedStatistics);
+        }
+        let total: T = self.counts.sum();
+        if self.points == 0 || !(total > T::zero()) {
+            return Err(Error::TooFewPoints {
+                points: 0,
+                needed: 1,
+            });
+        }
+        let floor = math::eps::<T>() * total;
+        let mut components = *model.components();
+        for (k, slot) in components.iter_mut().enumerate() {
+            let n = self.counts[k];
+            if n <= floor {
+                continue;
+            }
+            let inv = T::one() / n;
+            let delta = self.first[k] * inv;
+            let mut cov = SMatrix::<T, D, D>::zeros();
+            for j in 0..D {
+                for i in j..D {
+                    let v = self.second[k][(i, j)] * inv - delta[i] * delta[j];
+                    cov[(i, j)] = v;
+                    cov[(j, i)] = v;
+                }
+                cov[(j, j)] += reg_covar;
+            }
+            *slot = Gaussian::from_symmetric(self.shift[k] + delta, cov, k)?;
+        }
+        Ok(Gmm::from_trusted(self.counts / total, components))
+    }
+}
