@@ -143,8 +143,13 @@ impl<T: Real, const D: usize, const K: usize> FitReport<T, D, K> {
 /// [`SufficientStats`], and the M-step ([`SufficientStats::m_step`]) reads
 /// only them. The same pass yields the log-likelihood of the model it ran
 /// under, so the fit makes `iterations + 1` passes in all, the last one
-/// scoring the returned model. Nothing is allocated; memory is `O(K·D²)`
-/// whatever `N` is, and each pass costs `O(N·K·D²)` plus `O(K·D³)`.
+/// scoring the returned model. An iteration in which a mean jumps by more
+/// than about four standard deviations (typically the first few from a
+/// rough start) makes one more pass, recentred on the new means, so the
+/// covariances keep full precision (see
+/// [`SufficientStats::needs_recentring`]); near convergence this never
+/// happens. Nothing is allocated; memory is `O(K·D²)` whatever `N` is, and
+/// each pass costs `O(N·K·D²)` plus `O(K·D³)`.
 ///
 /// `callback` is called after every pass with the iteration number and the
 /// log-likelihood (the seed's trace), the initial model's first; returning
@@ -247,8 +252,30 @@ pub fn em_step<T: Real, const D: usize, const K: usize, P: AsPoint<T, D>>(
     reg_covar: T,
 ) -> Result<(Gmm<T, D, K>, T), Error> {
     check_data(data, K)?;
-    let stats = e_pass(data, model, None)?;
-    Ok((stats.m_step(model, reg_covar)?, stats.log_likelihood()))
+    let stats = e_pass(data, model, SufficientStats::new(model), None)?;
+    Ok((
+        m_step(data, model, &stats, reg_covar)?,
+        stats.log_likelihood(),
+    ))
+}
+
+/// The M-step, after a second pass on recentred statistics if the first
+/// pass's one-pass covariances would be inaccurate (see
+/// [`SufficientStats::needs_recentring`]). The second pass recomputes the
+/// same responsibilities under the same model, so only the rounding of the
+/// covariances changes.
+fn m_step<T: Real, const D: usize, const K: usize, P: AsPoint<T, D>>(
+    data: &[P],
+    model: &Gmm<T, D, K>,
+    stats: &SufficientStats<T, D, K>,
+    reg_covar: T,
+) -> Result<Gmm<T, D, K>, Error> {
+    if stats.needs_recentring() {
+        let recentred = e_pass(data, model, stats.recentred(), None)?;
+        recentred.m_step(model, reg_covar)
+    } else {
+        stats.m_step(model, reg_covar)
+    }
 }
 
 fn run<T, const D: usize, const K: usize, P, F>(
@@ -270,7 +297,12 @@ where
     let mut previous: Option<T> = None;
     let mut iterations = 0;
     loop {
-        let stats = e_pass(data, &model, responsibilities.as_deref_mut())?;
+        let stats = e_pass(
+            data,
+            &model,
+            SufficientStats::new(&model),
+            responsibilities.as_deref_mut(),
+        )?;
         let log_likelihood = stats.log_likelihood();
         let mean_log_likelihood = log_likelihood / n;
         let report = |termination| FitReport {
@@ -294,20 +326,21 @@ where
         if iterations >= options.max_iter {
             return Ok(report(Termination::MaxIterations));
         }
-        model = stats.m_step(&model, options.reg_covar)?;
+        model = m_step(data, &model, &stats, options.reg_covar)?;
         previous = Some(mean_log_likelihood);
         iterations += 1;
     }
 }
 
-/// One pass over data already checked to be finite: the statistics under
-/// `model`, and optionally each point's responsibilities.
+/// One pass over data already checked to be finite, accumulating into
+/// `stats` (empty, started for `model`), and optionally writing each point's
+/// responsibilities.
 fn e_pass<T: Real, const D: usize, const K: usize, P: AsPoint<T, D>>(
     data: &[P],
     model: &Gmm<T, D, K>,
+    mut stats: SufficientStats<T, D, K>,
     responsibilities: Option<&mut [SVector<T, K>]>,
 ) -> Result<SufficientStats<T, D, K>, Error> {
-    let mut stats = SufficientStats::new(model);
     let zero_density = |index| Error::ZeroDensity { index };
     match responsibilities {
         None => {

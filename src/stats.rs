@@ -23,8 +23,12 @@ use crate::Error;
 ///
 /// plus the number of points and their total log-likelihood under that
 /// model. Shifting by the current mean keeps the one-pass covariance
-/// `S2ₖ/Nₖ − δδᵀ` (with `δ = S1ₖ/Nₖ`) accurate in `f32`: near convergence
-/// `δ` is tiny, so nothing large cancels.
+/// `S2ₖ/Nₖ − δδᵀ` (with `δ = S1ₖ/Nₖ`) accurate: near convergence `δ` is
+/// tiny, so nothing large cancels. Far from convergence, when a mean moves
+/// by several standard deviations in one step, the subtraction would cancel
+/// most digits (in `f32`, all of them); [`needs_recentring`](Self::needs_recentring)
+/// detects that, and a second pass [`recentred`](Self::recentred) on the
+/// new means restores full accuracy. [`fit`](crate::fit) does this itself.
 ///
 /// Statistics accumulated against the same model over disjoint shards of
 /// the data (other cores, DMA buffers, machines) [`merge`](Self::merge) by
@@ -32,7 +36,11 @@ use crate::Error;
 /// floating-point reordering.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SufficientStats<T: Real, const D: usize, const K: usize> {
+    // The means of the model accumulated against, to check the model passed
+    // to `accumulate` and `m_step` is that one.
+    means: [SVector<T, D>; K],
     shift: [SVector<T, D>; K],
+    shift_is_mean: bool,
     counts: SVector<T, K>,
     first: [SVector<T, D>; K],
     // Only the lower triangle is accumulated; the M-step mirrors it.
@@ -44,14 +52,63 @@ pub struct SufficientStats<T: Real, const D: usize, const K: usize> {
 impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
     /// Empty statistics to be accumulated against `model`.
     pub fn new(model: &Gmm<T, D, K>) -> Self {
+        let means = model.means();
         Self {
-            shift: model.means(),
+            means,
+            shift: means,
+            shift_is_mean: true,
             counts: SVector::zeros(),
             first: [SVector::zeros(); K],
             second: [SMatrix::zeros(); K],
             points: 0,
             log_likelihood: T::zero(),
         }
+    }
+
+    /// Empty statistics for another pass under the same model as `self`,
+    /// shifted by the means the M-step would produce from `self`: their
+    /// M-step gives the same means, and covariances without the
+    /// cancellation [`needs_recentring`](Self::needs_recentring) warns of.
+    #[must_use]
+    pub fn recentred(&self) -> Self {
+        let mut shift = self.shift;
+        let floor = math::eps::<T>() * self.counts.sum();
+        for (k, c) in shift.iter_mut().enumerate() {
+            let n = self.counts[k];
+            if n > floor {
+                *c += self.first[k] / n;
+            }
+        }
+        Self {
+            means: self.means,
+            shift,
+            shift_is_mean: shift == self.means,
+            counts: SVector::zeros(),
+            first: [SVector::zeros(); K],
+            second: [SMatrix::zeros(); K],
+            points: 0,
+            log_likelihood: T::zero(),
+        }
+    }
+
+    /// `true` if the one-pass covariance of some component would lose more
+    /// than 4 bits to cancellation: some diagonal entry of `S2ₖ/Nₖ` exceeds
+    /// 16 times its difference with `δᵢ²`, i.e. the mean moved by more than
+    /// about four new standard deviations. The rounding error of that
+    /// covariance entry is then more than about `32 ε` relative;
+    /// [`recentred`](Self::recentred) statistics fix it.
+    pub fn needs_recentring(&self) -> bool {
+        let floor = math::eps::<T>() * self.counts.sum();
+        let sixteen = math::lit::<T>(16.0);
+        (0..K).any(|k| {
+            let n = self.counts[k];
+            n > floor
+                && (0..D).any(|i| {
+                    let raw = self.second[k][(i, i)] / n;
+                    let delta = self.first[k][i] / n;
+                    !(sixteen * (raw - delta * delta) >= raw)
+                })
+        })
     }
 
     /// Runs the E-step for one point under `model` and adds its
@@ -92,13 +149,17 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
     ) -> Option<(T, SVector<T, K>)> {
         let mut offsets = [SVector::<T, D>::zeros(); K];
         let (lp, r) = model.e_step_point(x, &mut offsets)?;
-        // The offsets x − μₖ are exactly x − cₖ, since cₖ = μₖ.
         for k in 0..K {
             let rk = r[k];
             if rk == T::zero() {
                 continue;
             }
-            let d = &offsets[k];
+            // Usually cₖ = μₖ and the density's offset x − μₖ is reused.
+            let d = if self.shift_is_mean {
+                offsets[k]
+            } else {
+                x - self.shift[k]
+            };
             let rd = d * rk;
             self.counts[k] += rk;
             self.first[k] += rd;
@@ -115,7 +176,7 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
     }
 
     fn matches(&self, model: &Gmm<T, D, K>) -> bool {
-        self.shift
+        self.means
             .iter()
             .zip(model.components().iter())
             .all(|(s, c)| s == c.mean())
@@ -126,9 +187,10 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
     /// # Errors
     ///
     /// [`Error::MismatchedStatistics`] if `other` was accumulated against a
-    /// model with other means; `self` is then unchanged.
+    /// model with other means, or with another shift; `self` is then
+    /// unchanged.
     pub fn merge(&mut self, other: &Self) -> Result<(), Error> {
-        if self.shift != other.shift {
+        if self.shift != other.shift || self.means != other.means {
             return Err(Error::MismatchedStatistics);
         }
         self.counts += other.counts;

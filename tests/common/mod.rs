@@ -2,6 +2,8 @@
 //! notebook's mixtures.
 #![allow(dead_code)]
 
+pub mod strategies;
+
 use gaussmix::nalgebra::{matrix, vector, SVector};
 use gaussmix::{Gmm, Real};
 
