@@ -41,8 +41,9 @@ pub use mixture::Gmm;
 pub use point::AsPoint;
 pub use stats::SufficientStats;
 
-/// nalgebra, re-exported so callers name the same `SVector`/`SMatrix` types
-/// as the crate without a version clash.
+/// nalgebra, re-exported so callers can name the crate's `SVector`/`SMatrix`
+/// types without a version clash. (nalgebra's `vector!`/`matrix!` macros
+/// expand to `nalgebra::` paths, so using them needs a direct dependency.)
 pub use nalgebra;
 /// `rand_core`, re-exported for the [`rand_core::Rng`] trait the samplers and
 /// initialisers take.

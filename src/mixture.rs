@@ -21,13 +21,13 @@ use crate::Error;
 ///
 /// `D = 0` or `K = 0` is rejected at compile time:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0080
 /// # use gaussmix::Gmm;
 /// # use nalgebra::{SMatrix, SVector};
 /// let m = Gmm::<f64, 2, 0>::new([], [], []); // error: K must be at least 1
 /// ```
 ///
-/// ```compile_fail
+/// ```compile_fail,E0080
 /// # use gaussmix::Gmm;
 /// # use nalgebra::{SMatrix, SVector};
 /// let m = Gmm::<f64, 0, 1>::new([1.0], [SVector::zeros()], [SMatrix::zeros()]);
