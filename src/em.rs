@@ -361,3 +361,119 @@ fn e_pass<T: Real, const D: usize, const K: usize, P: AsPoint<T, D>>(
     }
     Ok(stats)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nalgebra::{matrix, vector};
+
+    const DATA: [[f64; 1]; 8] = [[0.0], [0.3], [-0.2], [0.1], [5.0], [5.4], [4.8], [5.1]];
+
+    fn start() -> Gmm<f64, 1, 2> {
+        Gmm::new([0.5, 0.5], [vector![1.0], vector![4.0]], [matrix![2.0]; 2]).unwrap()
+    }
+
+    fn go(_: &Iteration<f64>) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+
+    #[test]
+    fn zero_iterations_return_the_initial_model_scored() {
+        let r = fit(&DATA, start(), &FitOptions::default().with_max_iter(0), go).unwrap();
+        assert_eq!(r.model, start());
+        assert_eq!(r.iterations, 0);
+        assert_eq!(r.termination, Termination::MaxIterations);
+        assert_eq!(r.log_likelihood, start().log_likelihood(&DATA).unwrap());
+    }
+
+    #[test]
+    fn callback_sees_the_trace_and_can_stop() {
+        let mut seen = [f64::NAN; 4];
+        let r = fit(&DATA, start(), &FitOptions::default(), |it| {
+            seen[it.iteration] = it.log_likelihood;
+            assert_eq!(it.mean_log_likelihood, it.log_likelihood / 8.0);
+            if it.iteration == 3 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+        assert_eq!((r.iterations, r.termination), (3, Termination::Stopped));
+        assert_eq!(r.log_likelihood, seen[3]);
+        assert!(seen.windows(2).all(|w| w[1] > w[0]));
+        let at_zero = fit(&DATA, start(), &FitOptions::default(), |_| {
+            ControlFlow::Break(())
+        })
+        .unwrap();
+        assert_eq!((at_zero.model, at_zero.iterations), (start(), 0));
+    }
+
+    #[test]
+    fn fit_matches_repeated_em_steps_and_converges() {
+        let r = fit(&DATA, start(), &FitOptions::default().with_tol(1e-10), go).unwrap();
+        assert!(r.converged());
+        let mut m = start();
+        for _ in 0..r.iterations {
+            m = em_step(&DATA, &m, 1e-6).unwrap().0;
+        }
+        assert_eq!(m, r.model);
+        assert!((r.model.means()[0][0] - 0.05).abs() < 1e-9);
+        assert!((r.model.means()[1][0] - 5.075).abs() < 1e-9);
+        // Warm start: two more iterations continue where it stopped.
+        let a = fit(&DATA, start(), &FitOptions::default().with_max_iter(1), go).unwrap();
+        let b = fit(&DATA, a.model, &FitOptions::default().with_max_iter(1), go).unwrap();
+        let c = fit(&DATA, start(), &FitOptions::default().with_max_iter(2), go).unwrap();
+        assert_eq!(b.model, c.model);
+    }
+
+    #[test]
+    fn responsibilities_buffer_is_filled_for_the_returned_model() {
+        let mut out = [SVector::<f64, 2>::zeros(); 8];
+        let r = fit_with_responsibilities(&DATA, start(), &FitOptions::default(), &mut out, go)
+            .unwrap();
+        for (x, o) in DATA.iter().zip(out.iter()) {
+            assert_eq!(*o, r.model.responsibilities(x).unwrap());
+        }
+        let mut short = [SVector::<f64, 2>::zeros(); 7];
+        assert_eq!(
+            fit_with_responsibilities(&DATA, start(), &FitOptions::default(), &mut short, go),
+            Err(Error::LengthMismatch {
+                expected: 8,
+                found: 7
+            })
+        );
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let o = FitOptions::default();
+        assert_eq!(
+            fit(&DATA, start(), &o.with_tol(-1.0), go),
+            Err(Error::InvalidOption { option: "tol" })
+        );
+        assert_eq!(
+            fit(&DATA, start(), &o.with_tol(f64::NAN), go),
+            Err(Error::InvalidOption { option: "tol" })
+        );
+        assert_eq!(
+            fit(&DATA, start(), &o.with_reg_covar(f64::INFINITY), go),
+            Err(Error::InvalidOption {
+                option: "reg_covar"
+            })
+        );
+        assert_eq!(
+            fit(&DATA[..1], start(), &o, go),
+            Err(Error::TooFewPoints {
+                points: 1,
+                needed: 2
+            })
+        );
+        let mut bad = DATA;
+        bad[5] = [f64::NEG_INFINITY];
+        assert_eq!(
+            fit(&bad, start(), &o, go),
+            Err(Error::NonFiniteData { index: 5 })
+        );
+    }
+}

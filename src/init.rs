@@ -251,3 +251,108 @@ fn nearest<T: Real, const D: usize>(means: &[SVector<T, D>], x: &SVector<T, D>) 
     }
     best
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::tests::SplitMix;
+
+    const DATA: [[f64; 2]; 7] = [
+        [0.0, 1.0],
+        [1.0, 0.5],
+        [2.0, 2.5],
+        [0.5, -1.0],
+        [9.5, 9.0],
+        [10.0, 11.0],
+        [11.0, 9.5],
+    ];
+
+    #[test]
+    fn data_covariance_is_the_unbiased_estimate() {
+        let (mean, cov) = data_covariance(&DATA).unwrap();
+        let n = DATA.len() as f64;
+        let mx = DATA.iter().map(|p| p[0]).sum::<f64>() / n;
+        let my = DATA.iter().map(|p| p[1]).sum::<f64>() / n;
+        let sxy = DATA.iter().map(|p| (p[0] - mx) * (p[1] - my)).sum::<f64>() / (n - 1.0);
+        let sxx = DATA.iter().map(|p| (p[0] - mx) * (p[0] - mx)).sum::<f64>() / (n - 1.0);
+        assert!((mean[0] - mx).abs() < 1e-14 && (mean[1] - my).abs() < 1e-14);
+        assert!((cov[(0, 1)] - sxy).abs() < 1e-13 && (cov[(1, 0)] - sxy).abs() < 1e-13);
+        assert!((cov[(0, 0)] - sxx).abs() < 1e-13);
+        assert_eq!(
+            data_covariance(&DATA[..1]),
+            Err(Error::TooFewPoints {
+                points: 1,
+                needed: 2
+            })
+        );
+    }
+
+    #[test]
+    fn random_points_are_distinct_data_points_with_the_data_covariance() {
+        let (_, cov) = data_covariance(&DATA).unwrap();
+        for seed in 0..200 {
+            let m = random_points::<f64, 2, 3, _, _>(&DATA, &mut SplitMix(seed)).unwrap();
+            let means = m.means();
+            for (k, mu) in means.iter().enumerate() {
+                assert!(DATA.iter().any(|p| SVector::from(*p) == *mu));
+                assert!(
+                    means[..k].iter().all(|other| other != mu),
+                    "seed {seed}: repeated index"
+                );
+                assert_eq!(*m.components()[k].covariance(), cov);
+            }
+            assert_eq!(m.weights(), &SVector::from([1.0 / 3.0; 3]));
+        }
+        // Every K-subset is reachable: over many seeds all 7 points are used
+        // as a first mean.
+        let mut used = [false; 7];
+        for seed in 0..500 {
+            let m = random_points::<f64, 2, 3, _, _>(&DATA, &mut SplitMix(seed)).unwrap();
+            let first = m.means()[0];
+            used[DATA
+                .iter()
+                .position(|p| SVector::from(*p) == first)
+                .unwrap()] = true;
+        }
+        assert!(used.iter().all(|&u| u));
+    }
+
+    #[test]
+    fn random_points_errors() {
+        assert_eq!(
+            random_points::<f64, 2, 3, _, _>(&DATA[..2], &mut SplitMix(1)),
+            Err(Error::TooFewPoints {
+                points: 2,
+                needed: 3
+            })
+        );
+        let line = [[0.0, 0.0], [1.0, 2.0], [2.0, 4.0], [3.0, 6.0]];
+        assert_eq!(
+            random_points::<f64, 2, 2, _, _>(&line, &mut SplitMix(1)),
+            Err(Error::NotPositiveDefinite { component: 0 })
+        );
+    }
+
+    #[test]
+    fn kmeans_plus_plus_spreads_the_means() {
+        // Two far-apart groups: k-means++ must put one mean in each, for
+        // almost every seed (the second draw lands in the far group with
+        // probability > 0.99).
+        let mut split = 0;
+        for seed in 0..100 {
+            let m = kmeans_plus_plus::<f64, 2, 2, _, _>(&DATA, &mut SplitMix(seed)).unwrap();
+            let means = m.means();
+            assert!(means
+                .iter()
+                .all(|mu| DATA.iter().any(|p| SVector::from(*p) == *mu)));
+            assert!((m.weights().sum() - 1.0).abs() < 1e-15);
+            if (means[0][0] < 5.0) != (means[1][0] < 5.0) {
+                split += 1;
+                // Each group has 3 or 4 points: weights (n + 1)/(N + K).
+                let w = m.weights();
+                assert!((w[0] - 4.0 / 9.0).abs() < 1e-15 || (w[0] - 5.0 / 9.0).abs() < 1e-15);
+            }
+        }
+        assert!(split >= 97, "{split} of 100 seeds split the groups");
+    }
+}

@@ -42,7 +42,7 @@ pub struct Gmm<T: Real, const D: usize, const K: usize> {
 impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
     /// Number of free parameters: `K − 1` weights, `K·D` mean coordinates
     /// and `K·D(D+1)/2` covariance entries, as counted for [`Gmm::bic`].
-    pub const PARAMETERS: usize = K - 1 + K * D + K * D * (D + 1) / 2;
+    pub const PARAMETER_COUNT: usize = K - 1 + K * D + K * D * (D + 1) / 2;
 
     /// Builds a mixture from weights, means and covariances, validating all.
     ///
@@ -292,7 +292,7 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
     }
 
     /// Bayesian information criterion `−2 ln L + p ln N`, with `p` =
-    /// [`Gmm::PARAMETERS`] and `N` the number of points. Lower is better.
+    /// [`Gmm::PARAMETER_COUNT`] and `N` the number of points. Lower is better.
     ///
     /// # Errors
     ///
@@ -300,23 +300,24 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
     pub fn bic<P: AsPoint<T, D>>(&self, data: &[P]) -> Result<T, Error> {
         let ll = self.log_likelihood(data)?;
         let n = math::count::<T>(data.len());
-        Ok(math::lit::<T>(-2.0) * ll + math::count::<T>(Self::PARAMETERS) * math::ln(n))
+        Ok(math::lit::<T>(-2.0) * ll + math::count::<T>(Self::PARAMETER_COUNT) * math::ln(n))
     }
 
     /// Akaike information criterion `−2 ln L + 2p`, with `p` =
-    /// [`Gmm::PARAMETERS`]. Lower is better.
+    /// [`Gmm::PARAMETER_COUNT`]. Lower is better.
     ///
     /// # Errors
     ///
     /// As for [`Gmm::log_likelihood`].
     pub fn aic<P: AsPoint<T, D>>(&self, data: &[P]) -> Result<T, Error> {
         let ll = self.log_likelihood(data)?;
-        Ok(math::lit::<T>(-2.0) * ll + math::lit::<T>(2.0) * math::count::<T>(Self::PARAMETERS))
+        Ok(math::lit::<T>(-2.0) * ll
+            + math::lit::<T>(2.0) * math::count::<T>(Self::PARAMETER_COUNT))
     }
 
     /// Draws a component index with probability equal to its weight, from
     /// one uniform variate (see [`sample`](crate::sample)).
-    pub fn sample_component<R: Rng + ?Sized>(&self, rng: &mut R) -> usize {
+    pub fn choose_component<R: Rng + ?Sized>(&self, rng: &mut R) -> usize {
         let u = crate::sample::uniform::<T, R>(rng);
         let mut cumulative = T::zero();
         let mut last_positive = 0;
@@ -358,12 +359,133 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
     /// # Ok::<(), gaussmix::Error>(())
     /// ```
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> SVector<T, D> {
-        let k = self.sample_component(rng);
+        let k = self.choose_component(rng);
         self.components[k].sample(rng)
     }
 
     /// Draws one point from component `k`, or `None` if `k ≥ K`.
     pub fn sample_from<R: Rng + ?Sized>(&self, k: usize, rng: &mut R) -> Option<SVector<T, D>> {
         self.components.get(k).map(|c| c.sample(rng))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nalgebra::{matrix, vector};
+
+    fn two() -> Gmm<f64, 2, 2> {
+        Gmm::new(
+            [0.25, 0.75],
+            [vector![0.0, 0.0], vector![3.0, 1.0]],
+            [matrix![1.0, 0.2; 0.2, 0.5], matrix![2.0, -0.3; -0.3, 1.0]],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn log_prob_is_log_of_weighted_density_sum() {
+        let m = two();
+        let x = vector![1.0, 0.5];
+        let direct: f64 = (0..2)
+            .map(|k| m.weights()[k] * libm::exp(m.components()[k].log_density(&x).unwrap()))
+            .sum();
+        assert!((m.log_prob(&x).unwrap() - libm::log(direct)).abs() < 1e-14);
+    }
+
+    #[test]
+    fn responsibilities_follow_bayes_rule() {
+        let m = two();
+        let x = [1.0, 0.5];
+        let joint =
+            [0, 1].map(|k| m.weights()[k] * libm::exp(m.components()[k].log_density(&x).unwrap()));
+        let r = m.responsibilities(&x).unwrap();
+        for k in 0..2 {
+            assert!((r[k] - joint[k] / (joint[0] + joint[1])).abs() < 1e-15);
+        }
+        assert_eq!(m.predict(&x).unwrap(), usize::from(r[1] > r[0]));
+    }
+
+    #[test]
+    fn negligible_component_gets_exactly_zero() {
+        let m = Gmm::<f32, 1, 2>::new(
+            [0.5, 0.5],
+            [vector![0.0], vector![100.0]],
+            [matrix![1.0]; 2],
+        )
+        .unwrap();
+        // ln N(0 | 100, 1) − ln N(0 | 0, 1) = −5000, far below the cutoff.
+        assert_eq!(m.responsibilities(&[0.0]).unwrap(), vector![1.0, 0.0]);
+        let l = m.log_prob(&[0.0]).unwrap();
+        assert!(
+            (l - (libm::logf(0.5) - 0.5 * libm::logf(2.0 * core::f32::consts::PI))).abs() < 1e-6
+        );
+    }
+
+    #[test]
+    fn weights_validated_and_renormalised() {
+        let means = [vector![0.0], vector![1.0]];
+        let covs = [matrix![1.0]; 2];
+        assert_eq!(
+            Gmm::<f64, 1, 2>::new([0.6, 0.6], means, covs),
+            Err(Error::InvalidWeights)
+        );
+        assert_eq!(
+            Gmm::<f64, 1, 2>::new([1.1, -0.1], means, covs),
+            Err(Error::InvalidWeights)
+        );
+        assert_eq!(
+            Gmm::<f64, 1, 2>::new([f64::NAN, 1.0], means, covs),
+            Err(Error::NonFiniteParameter { component: 0 })
+        );
+        assert_eq!(
+            Gmm::<f64, 1, 2>::new([0.5, 0.5], means, [matrix![1.0], matrix![-1.0]]),
+            Err(Error::NotPositiveDefinite { component: 1 })
+        );
+        let m = Gmm::<f64, 1, 2>::new([0.3, 0.7 + 1e-12], means, covs).unwrap();
+        assert!((m.weights().sum() - 1.0).abs() <= f64::EPSILON);
+        // A zero weight is allowed; that component never takes responsibility.
+        let z = Gmm::<f64, 1, 2>::new([0.0, 1.0], means, covs).unwrap();
+        assert_eq!(z.responsibilities(&[0.0]).unwrap(), vector![0.0, 1.0]);
+        let mut rng = crate::sample::tests::SplitMix(3);
+        assert!((0..1000).all(|_| z.choose_component(&mut rng) == 1));
+    }
+
+    #[test]
+    fn information_criteria() {
+        assert_eq!(Gmm::<f64, 2, 3>::PARAMETER_COUNT, 2 + 6 + 9);
+        assert_eq!(Gmm::<f64, 1, 1>::PARAMETER_COUNT, 2);
+        let m = two();
+        let data = [[0.1, 0.2], [2.5, 1.1], [3.3, 0.7], [-0.4, 0.1]];
+        let ll = m.log_likelihood(&data).unwrap();
+        let p = 11.0;
+        assert!((m.bic(&data).unwrap() - (-2.0 * ll + p * libm::log(4.0))).abs() < 1e-12);
+        assert!((m.aic(&data).unwrap() - (-2.0 * ll + 2.0 * p)).abs() < 1e-12);
+        assert!((m.mean_log_likelihood(&data).unwrap() - ll / 4.0).abs() < 1e-15);
+        let empty: [[f64; 2]; 0] = [];
+        assert_eq!(
+            m.log_likelihood(&empty),
+            Err(Error::TooFewPoints {
+                points: 0,
+                needed: 1
+            })
+        );
+        assert_eq!(
+            m.log_likelihood(&[[0.0, 0.0], [f64::NAN, 0.0]]),
+            Err(Error::NonFiniteData { index: 1 })
+        );
+    }
+
+    #[test]
+    fn far_point_is_an_error_not_a_nan() {
+        let m = Gmm::<f32, 1, 1>::new([1.0], [vector![0.0]], [matrix![1e-30]]).unwrap();
+        assert_eq!(
+            m.responsibilities(&[1e30]),
+            Err(Error::ZeroDensity { index: 0 })
+        );
+        assert_eq!(
+            m.log_prob(&[f32::INFINITY]),
+            Err(Error::NonFiniteData { index: 0 })
+        );
     }
 }

@@ -75,11 +75,11 @@ pub(crate) fn uniform_index<R: Rng + ?Sized>(rng: &mut R, n: usize) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// `SplitMix64`: enough for unit tests of the variates.
-    struct SplitMix(u64);
+    pub(crate) struct SplitMix(pub(crate) u64);
     impl rand_core::TryRng for SplitMix {
         type Error = core::convert::Infallible;
         fn try_next_u32(&mut self) -> Result<u32, Self::Error> {

@@ -281,3 +281,165 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
         Ok(Gmm::from_trusted(self.counts / total, components))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nalgebra::{matrix, vector};
+
+    const DATA: [[f64; 2]; 6] = [
+        [0.0, 1.0],
+        [1.0, 0.5],
+        [2.0, 2.5],
+        [0.5, -1.0],
+        [1.5, 1.0],
+        [3.0, 0.0],
+    ];
+
+    fn one_component() -> Gmm<f64, 2, 1> {
+        Gmm::new([1.0], [vector![10.0, -5.0]], [matrix![4.0, 0.0; 0.0, 4.0]]).unwrap()
+    }
+
+    #[test]
+    fn one_component_m_step_is_sample_mean_and_covariance() {
+        // With K = 1 every responsibility is 1: the M-step must give the
+        // sample mean and the (1/N) sample covariance, from a shift far
+        // from the data (10, −5), which exercises the recentring logic.
+        let model = one_component();
+        let mut stats = SufficientStats::new(&model);
+        for x in &DATA {
+            stats.accumulate(&model, x).unwrap();
+        }
+        assert!(stats.needs_recentring());
+        let mut again = stats.recentred();
+        for x in &DATA {
+            again.accumulate(&model, x).unwrap();
+        }
+        assert!(!again.needs_recentring());
+        let n = DATA.len() as f64;
+        let mean = DATA
+            .iter()
+            .map(|&p| SVector::from(p))
+            .sum::<SVector<f64, 2>>()
+            / n;
+        let cov = DATA
+            .iter()
+            .map(|&p| (SVector::from(p) - mean) * (SVector::from(p) - mean).transpose())
+            .sum::<SMatrix<f64, 2, 2>>()
+            / n;
+        for s in [stats, again] {
+            let next = s.m_step(&model, 0.0).unwrap();
+            assert!((next.means()[0] - mean).amax() < 1e-13);
+            assert!((next.covariances()[0] - cov).amax() < 1e-12);
+            assert_eq!(next.weights()[0], 1.0);
+        }
+        let reg = stats.m_step(&model, 0.5).unwrap();
+        assert!((reg.covariances()[0] - cov - SMatrix::identity() * 0.5).amax() < 1e-12);
+    }
+
+    #[test]
+    fn merged_shards_equal_one_pass() {
+        let model = Gmm::<f64, 2, 2>::new(
+            [0.5, 0.5],
+            [vector![0.0, 0.0], vector![2.0, 1.0]],
+            [matrix![1.0, 0.0; 0.0, 1.0]; 2],
+        )
+        .unwrap();
+        let mut whole = SufficientStats::new(&model);
+        let (mut a, mut b) = (SufficientStats::new(&model), SufficientStats::new(&model));
+        for (i, x) in DATA.iter().enumerate() {
+            whole.accumulate(&model, x).unwrap();
+            if i < 2 {
+                a.accumulate(&model, x)
+            } else {
+                b.accumulate(&model, x)
+            }
+            .unwrap();
+        }
+        a.merge(&b).unwrap();
+        assert_eq!(a.points(), 6);
+        assert!((a.log_likelihood() - whole.log_likelihood()).abs() < 1e-12);
+        assert!((a.counts() - whole.counts()).amax() < 1e-14);
+        let (ma, mw) = (
+            a.m_step(&model, 0.0).unwrap(),
+            whole.m_step(&model, 0.0).unwrap(),
+        );
+        for k in 0..2 {
+            assert!((ma.means()[k] - mw.means()[k]).amax() < 1e-13);
+            assert!((ma.covariances()[k] - mw.covariances()[k]).amax() < 1e-13);
+        }
+    }
+
+    #[test]
+    fn statistics_refuse_another_model() {
+        let model = one_component();
+        let other = Gmm::new([1.0], [vector![0.0, 0.0]], [matrix![1.0, 0.0; 0.0, 1.0]]).unwrap();
+        let mut s = SufficientStats::new(&model);
+        assert_eq!(
+            s.accumulate(&other, &DATA[0]),
+            Err(Error::MismatchedStatistics)
+        );
+        s.accumulate(&model, &DATA[0]).unwrap();
+        assert_eq!(s.m_step(&other, 0.0), Err(Error::MismatchedStatistics));
+        assert_eq!(
+            s.merge(&SufficientStats::new(&other)),
+            Err(Error::MismatchedStatistics)
+        );
+        assert_eq!(
+            SufficientStats::new(&model).m_step(&model, 0.0),
+            Err(Error::TooFewPoints {
+                points: 0,
+                needed: 1
+            })
+        );
+        assert_eq!(
+            s.m_step(&model, -1.0),
+            Err(Error::InvalidOption {
+                option: "reg_covar"
+            })
+        );
+    }
+
+    #[test]
+    fn starved_component_keeps_its_parameters_with_zero_weight() {
+        // Component 1 sits 1000 standard deviations from every point: its
+        // responsibilities are exactly 0, so it cannot be re-estimated.
+        let model = Gmm::<f64, 2, 2>::new(
+            [0.5, 0.5],
+            [vector![1.0, 1.0], vector![1000.0, 1000.0]],
+            [matrix![1.0, 0.0; 0.0, 1.0]; 2],
+        )
+        .unwrap();
+        let mut s = SufficientStats::new(&model);
+        for x in &DATA {
+            s.accumulate(&model, x).unwrap();
+        }
+        let next = s.m_step(&model, 0.0).unwrap();
+        assert_eq!(next.weights()[1], 0.0);
+        assert_eq!(next.components()[1], model.components()[1]);
+        assert_eq!(next.weights()[0], 1.0);
+    }
+
+    #[test]
+    fn collapsed_component_is_reported() {
+        // Points on a line: the ML covariance is singular.
+        let line = [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.0]];
+        let model = one_component();
+        let mut s = SufficientStats::new(&model);
+        for x in &line {
+            s.accumulate(&model, x).unwrap();
+        }
+        let s = {
+            let mut r = s.recentred();
+            for x in &line {
+                r.accumulate(&model, x).unwrap();
+            }
+            r
+        };
+        assert_eq!(
+            s.m_step(&model, 0.0),
+            Err(Error::NotPositiveDefinite { component: 0 })
+        );
+        assert!(s.m_step(&model, 1e-6).is_ok());
+    }
+}

@@ -163,7 +163,7 @@ fn sampler_matches_component_moments() {
     // Component frequencies follow the weights: sd √(w(1−w)/n) ≤ 0.0036.
     let mut hits = [0usize; 3];
     for _ in 0..n {
-        hits[truth.sample_component(&mut rng)] += 1;
+        hits[truth.choose_component(&mut rng)] += 1;
     }
     for (k, &h) in hits.iter().enumerate() {
         let f = h as f64 / n as f64;
