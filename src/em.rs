@@ -30,10 +30,23 @@ pub struct FitOptions<T: Real> {
     /// scale with the number of points). Finite and ≥ 0. Default `1e-3`, as
     /// in scikit-learn.
     pub tol: T,
-    /// Added to the diagonal of every covariance in the M-step, so a
-    /// component over points in a lower-dimensional subspace stays positive
-    /// definite. Finite and ≥ 0; 0 gives the plain maximum-likelihood
-    /// update. Default `1e-6`, as in scikit-learn.
+    /// Covariance regularisation, *relative to the data's scale*: the
+    /// M-step adds `reg_covar · s` to the diagonal of every covariance,
+    /// where `s` is the data's mean per-coordinate variance
+    /// (`(1/D) Σ_d var(x_d)`; for data whose points are all identical,
+    /// the largest squared coordinate). A component over points in a
+    /// lower-dimensional subspace (a line, a plane, one repeated point)
+    /// thus stays positive definite.
+    /// Finite and ≥ 0; 0 gives the plain maximum-likelihood update.
+    /// Default `1e-6`.
+    ///
+    /// Being relative, it means the same at every scale: data in
+    /// kilometres or in millimetres get the same fit, and in `f32` it does
+    /// not vanish below the rounding of large variances, as an absolute
+    /// `1e-6` (scikit-learn's default) does once variances reach about
+    /// `1e-6/ε ≈ 10`. For unit-variance data the two agree. The price:
+    /// components whose variances are below `reg_covar` times the data's
+    /// are widened, which at the default is near what `f32` resolves anyway.
     pub reg_covar: T,
 }
 
@@ -240,7 +253,8 @@ where
 
 /// One EM iteration: an E pass over `data` under `model`, then the M-step.
 /// Returns the new model and the total log-likelihood of the *old* one.
-/// [`fit`] with `max_iter = 1` does the same plus the loop's bookkeeping;
+/// `reg_covar` is relative to the data's scale, as
+/// [`FitOptions::reg_covar`]. [`fit`] with `max_iter = 1` does the same plus the loop's bookkeeping;
 /// this is the building block for callers that drive the loop themselves.
 ///
 /// # Errors
@@ -251,12 +265,10 @@ pub fn em_step<T: Real, const D: usize, const K: usize, P: AsPoint<T, D>>(
     model: &Gmm<T, D, K>,
     reg_covar: T,
 ) -> Result<(Gmm<T, D, K>, T), Error> {
-    check_data(data, K)?;
+    FitOptions::default().with_reg_covar(reg_covar).validate()?;
+    let reg = reg_covar * check_data(data, K)?;
     let stats = e_pass(data, model, SufficientStats::new(model), None)?;
-    Ok((
-        m_step(data, model, &stats, reg_covar)?,
-        stats.log_likelihood(),
-    ))
+    Ok((m_step(data, model, &stats, reg)?, stats.log_likelihood()))
 }
 
 /// The M-step, after a second pass on recentred statistics if the first
@@ -268,13 +280,13 @@ fn m_step<T: Real, const D: usize, const K: usize, P: AsPoint<T, D>>(
     data: &[P],
     model: &Gmm<T, D, K>,
     stats: &SufficientStats<T, D, K>,
-    reg_covar: T,
+    reg: T,
 ) -> Result<Gmm<T, D, K>, Error> {
     if stats.needs_recentring() {
         let recentred = e_pass(data, model, stats.recentred(), None)?;
-        recentred.m_step(model, reg_covar)
+        recentred.m_step(model, reg)
     } else {
-        stats.m_step(model, reg_covar)
+        stats.m_step(model, reg)
     }
 }
 
@@ -291,7 +303,7 @@ where
     F: FnMut(&Iteration<T>) -> ControlFlow<()>,
 {
     options.validate()?;
-    check_data(data, K)?;
+    let reg = options.reg_covar * check_data(data, K)?;
     let n = math::count::<T>(data.len());
     let mut model = init;
     let mut previous: Option<T> = None;
@@ -326,7 +338,7 @@ where
         if iterations >= options.max_iter {
             return Ok(report(Termination::MaxIterations));
         }
-        model = m_step(data, &model, &stats, options.reg_covar)?;
+        model = m_step(data, &model, &stats, reg)?;
         previous = Some(mean_log_likelihood);
         iterations += 1;
     }

@@ -82,20 +82,28 @@ fn centred_scatter<T: Real, const D: usize, P: AsPoint<T, D>>(
     (mean, scatter, n)
 }
 
-/// The seed notebook's initialisation: `K` distinct data points (distinct
-/// indices, drawn uniformly without replacement by Floyd's algorithm, in
-/// random order) as the means, the data covariance ([`data_covariance`]) as
-/// every covariance, and weights `1/K`.
+/// The seed notebook's initialisation: `K` random data points as the means,
+/// the data covariance ([`data_covariance`]) as every covariance, and
+/// weights `1/K`.
 ///
-/// Uses `K` + (at most `K − 1`) RNG draws of one `u64` each.
+/// * The points are `K` distinct indices drawn uniformly without
+///   replacement (Floyd's algorithm, then shuffled), `2K − 1` RNG draws of
+///   one `u64` each. If two of them hold the same coordinates (repeated
+///   data), the later one is replaced by the next point, cyclically from a
+///   random index (one more draw), whose coordinates differ from all chosen
+///   so far; only data with fewer than `K` distinct points give repeated
+///   means.
+/// * `1e-6 · s` is added to the covariance's diagonal (`s` the data's
+///   scale, as for [`FitOptions::reg_covar`](crate::FitOptions::reg_covar)),
+///   so data on a line, a plane or a single repeated point still give a
+///   valid start. Otherwise it is the seed's covariance to 6 digits.
 ///
 /// # Errors
 ///
 /// * [`Error::TooFewPoints`] if there are fewer than `max(K, 2)` points;
 /// * [`Error::NonFiniteData`] naming the first non-finite point;
-/// * [`Error::NotPositiveDefinite`] if the data covariance is singular
-///   (the data lie in a lower-dimensional subspace); start from
-///   [`Gmm::new`] with a regularised covariance instead.
+/// * [`Error::NotPositiveDefinite`] only if the data's scale overflows `T`
+///   (coordinates beyond about `1e19` in `f32`).
 ///
 /// # Example
 ///
@@ -124,18 +132,38 @@ where
     P: AsPoint<T, D>,
     R: Rng + ?Sized,
 {
-    check_data(data, K.max(2))?;
-    let (_, cov) = data_covariance(data)?;
-    let shared = Gaussian::with_index(SVector::zeros(), cov, 0)?;
+    let cov = regularised_covariance(data, K)?;
     let indices = distinct_indices::<K, R>(rng, data.len());
-    let mut components = [shared; K];
-    for (c, &i) in components.iter_mut().zip(indices.iter()) {
-        if let Some(x) = data.get(i) {
-            *c = Gaussian::from_symmetric(x.to_vector(), cov, 0)?;
-        }
+    let mut means = [SVector::<T, D>::zeros(); K];
+    for k in 0..K {
+        let x = pick(data, indices[k]);
+        means[k] = if means[..k].contains(&x) {
+            let start = uniform_index(rng, data.len());
+            let fresh = (0..data.len())
+                .map(|j| pick(data, (start + j) % data.len()))
+                .find(|y| !means[..k].contains(y));
+            fresh.unwrap_or(x)
+        } else {
+            x
+        };
+    }
+    let mut components = [Gaussian::standard(); K];
+    for (k, (c, mean)) in components.iter_mut().zip(means).enumerate() {
+        *c = Gaussian::from_symmetric(mean, cov, k)?;
     }
     let w = T::one() / math::count::<T>(K);
     Gmm::from_components([w; K], components)
+}
+
+/// The data covariance plus `1e-6 · s · I` (`s`: the data's scale), after
+/// checking the data hold at least `max(K, 2)` finite points.
+fn regularised_covariance<T: Real, const D: usize, P: AsPoint<T, D>>(
+    data: &[P],
+    k: usize,
+) -> Result<SMatrix<T, D, D>, Error> {
+    let scale = check_data(data, k.max(2))?;
+    let (_, cov) = data_covariance(data)?;
+    Ok(cov + SMatrix::<T, D, D>::identity() * (math::lit::<T>(1e-6) * scale))
 }
 
 /// `K` distinct indices in `0..n` (`n ≥ K`), a uniformly random subset in
@@ -161,8 +189,8 @@ fn distinct_indices<const K: usize, R: Rng + ?Sized>(rng: &mut R, n: usize) -> [
 /// * weight `(nₖ + 1) / (N + K)` (`nₖ` points assigned; the `+1` keeps a
 ///   component that won no point, from duplicated data, alive for EM);
 /// * covariance of its assigned points (normalised by `nₖ − 1`), or the
-///   data covariance when it has at most `D` points or that covariance is
-///   singular.
+///   regularised data covariance of [`random_points`] when it has at most
+///   `D` points or that covariance is singular.
 ///
 /// Uses `K` uniform variates. Time `O(N·K·D)` for the seeding plus
 /// `O(N·K·D + N·D²)` for the assignment; no allocation (distances are
@@ -180,9 +208,8 @@ where
     P: AsPoint<T, D>,
     R: Rng + ?Sized,
 {
-    check_data(data, K.max(2))?;
-    let (_, data_cov) = data_covariance(data)?;
-    let fallback = Gaussian::with_index(SVector::zeros(), data_cov, 0)?;
+    let data_cov = regularised_covariance(data, K)?;
+    let fallback = Gaussian::from_symmetric(SVector::zeros(), data_cov, 0)?;
 
     let mut means = [SVector::<T, D>::zeros(); K];
     means[0] = pick(data, uniform_index(rng, data.len()));
@@ -290,6 +317,8 @@ mod tests {
     #[test]
     fn random_points_are_distinct_data_points_with_the_data_covariance() {
         let (_, cov) = data_covariance(&DATA).unwrap();
+        let scale = crate::point::check_data::<f64, 2, _>(&DATA, 1).unwrap();
+        let cov = cov + SMatrix::<f64, 2, 2>::identity() * (1e-6 * scale);
         for seed in 0..200 {
             let m = random_points::<f64, 2, 3, _, _>(&DATA, &mut SplitMix(seed)).unwrap();
             let means = m.means();
@@ -326,11 +355,42 @@ mod tests {
                 needed: 3
             })
         );
-        let line = [[0.0, 0.0], [1.0, 2.0], [2.0, 4.0], [3.0, 6.0]];
+        let mut bad = DATA;
+        bad[3][1] = f64::NAN;
         assert_eq!(
-            random_points::<f64, 2, 2, _, _>(&line, &mut SplitMix(1)),
-            Err(Error::NotPositiveDefinite { component: 0 })
+            random_points::<f64, 2, 3, _, _>(&bad, &mut SplitMix(1)),
+            Err(Error::NonFiniteData { index: 3 })
         );
+    }
+
+    #[test]
+    fn degenerate_data_still_give_a_valid_start() {
+        // On a line, and all identical: the data covariance is singular,
+        // the regularised one is not.
+        let line = [[0.0, 0.0], [1.0, 2.0], [2.0, 4.0], [3.0, 6.0]];
+        let m = random_points::<f64, 2, 2, _, _>(&line, &mut SplitMix(1)).unwrap();
+        assert!(m.components().iter().all(|c| c.cholesky()[(1, 1)] > 0.0));
+        let same = [[2.0f32, -1.0]; 5];
+        let m = random_points::<f32, 2, 2, _, _>(&same, &mut SplitMix(1)).unwrap();
+        assert_eq!(m.covariances()[0], SMatrix::<f32, 2, 2>::identity() * 4e-6);
+        assert!(kmeans_plus_plus::<f32, 2, 2, _, _>(&same, &mut SplitMix(1)).is_ok());
+    }
+
+    #[test]
+    fn repeated_points_do_not_give_repeated_means() {
+        // Seven copies of one point and two others: K = 3 means must be the
+        // three distinct values whatever indices are drawn.
+        let mut data = [[1.0, 1.0]; 9];
+        data[3] = [0.0, 5.0];
+        data[7] = [4.0, 0.0];
+        for seed in 0..100 {
+            let m = random_points::<f64, 2, 3, _, _>(&data, &mut SplitMix(seed)).unwrap();
+            let means = m.means();
+            assert!(means[0] != means[1] && means[1] != means[2] && means[0] != means[2]);
+        }
+        // Fewer distinct points than components: repeated means, still valid.
+        let two = [[1.0, 1.0], [1.0, 1.0], [2.0, 2.0], [1.0, 1.0]];
+        assert!(random_points::<f64, 2, 3, _, _>(&two, &mut SplitMix(4)).is_ok());
     }
 
     #[test]

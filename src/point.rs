@@ -51,19 +51,86 @@ pub(crate) fn checked<T: Real, const D: usize, P: AsPoint<T, D>>(
     }
 }
 
-/// Checks a whole data set: at least `needed` points, all finite.
+/// Checks a whole data set (at least `needed` points, all finite) and
+/// returns its scale: the mean over coordinates of the per-coordinate
+/// variance, `s = (1/D) Σ_d var(x_d)`, the natural unit for covariance
+/// regularisation.
+///
+/// The variance is computed in the same pass, shifted by the first point
+/// (accurate unless the data sit far from the origin compared with their
+/// spread, where a rough scale is all that is needed). When it is 0 (all
+/// points identical) the scale is the largest squared coordinate instead,
+/// and 1 if the data are all zero, so a regularisation derived from it is
+/// never 0; when it overflows, the largest finite value.
 pub(crate) fn check_data<T: Real, const D: usize, P: AsPoint<T, D>>(
     data: &[P],
     needed: usize,
-) -> Result<(), Error> {
-    if data.len() < needed.max(1) {
+) -> Result<T, Error> {
+    let needed = needed.max(1);
+    let Some(first) = data.first() else {
+        return Err(Error::TooFewPoints { points: 0, needed });
+    };
+    if data.len() < needed {
         return Err(Error::TooFewPoints {
             points: data.len(),
-            needed: needed.max(1),
+            needed,
         });
     }
+    let origin = checked(first, 0)?;
+    let mut sum = SVector::<T, D>::zeros();
+    let mut sum_sq = SVector::<T, D>::zeros();
+    let mut largest = T::zero();
     for (index, x) in data.iter().enumerate() {
-        checked(x, index)?;
+        let x = checked(x, index)?;
+        let d = x - origin;
+        sum += d;
+        sum_sq += d.component_mul(&d);
+        largest = largest.max(x.amax());
     }
-    Ok(())
+    let n = math::count::<T>(data.len());
+    let mut total = T::zero();
+    for i in 0..D {
+        total += (sum_sq[i] - sum[i] * sum[i] / n).max(T::zero()) / n;
+    }
+    let variance = total / math::count::<T>(D);
+    let scale = if variance > T::zero() {
+        variance
+    } else if largest > T::zero() {
+        largest * largest
+    } else {
+        T::one()
+    };
+    Ok(if math::is_finite(scale) {
+        scale
+    } else {
+        math::max_finite()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_is_mean_variance_with_fallbacks() {
+        // Variances 1 and 4 (population): mean 2.5.
+        let data = [[0.0, 0.0], [2.0, 4.0], [0.0, 4.0], [2.0, 0.0]];
+        assert!((check_data::<f64, 2, _>(&data, 1).unwrap() - 2.5).abs() < 1e-15);
+        let same = [[3.0f32, -4.0]; 5];
+        assert_eq!(check_data::<f32, 2, _>(&same, 2).unwrap(), 16.0);
+        assert_eq!(check_data::<f32, 2, _>(&[[0.0f32; 2]; 3], 1).unwrap(), 1.0);
+        let huge = [[3e38f32, 0.0], [-3e38, 0.0]];
+        assert_eq!(check_data::<f32, 2, _>(&huge, 1).unwrap(), f32::MAX);
+        assert_eq!(
+            check_data::<f32, 2, _>(&same, 6),
+            Err(Error::TooFewPoints {
+                points: 5,
+                needed: 6
+            })
+        );
+        assert_eq!(
+            check_data::<f64, 2, _>(&[[0.0, 0.0], [1.0, f64::NAN]], 1),
+            Err(Error::NonFiniteData { index: 1 })
+        );
+    }
 }

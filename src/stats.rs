@@ -224,8 +224,12 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
     /// ```text
     /// wₖ = Nₖ / Σⱼ Nⱼ
     /// μₖ = cₖ + δₖ,                 δₖ = S1ₖ / Nₖ
-    /// Σₖ = S2ₖ / Nₖ − δₖ δₖᵀ + reg_covar · I
+    /// Σₖ = S2ₖ / Nₖ − δₖ δₖᵀ + reg · I
     /// ```
+    ///
+    /// `reg` is absolute here; [`fit`](crate::fit) passes
+    /// [`FitOptions::reg_covar`](crate::FitOptions::reg_covar) times the
+    /// data's scale.
     ///
     /// A component whose soft count is at most `ε · Σⱼ Nⱼ` (it explains less
     /// than rounding error of the data) cannot be estimated: it keeps its
@@ -240,10 +244,11 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
     /// * [`Error::TooFewPoints`] if nothing was accumulated;
     /// * [`Error::NotPositiveDefinite`] naming a component whose new
     ///   covariance is singular (its points span fewer than `D` dimensions)
-    ///   and `reg_covar` is too small to fix it;
-    /// * [`Error::InvalidOption`] if `reg_covar` is negative or not finite.
-    pub fn m_step(&self, model: &Gmm<T, D, K>, reg_covar: T) -> Result<Gmm<T, D, K>, Error> {
-        if !(reg_covar >= T::zero()) || !math::is_finite(reg_covar) {
+    ///   and `reg` is too small to fix it;
+    /// * [`Error::InvalidOption`] naming `reg_covar` if `reg` is negative or
+    ///   not finite.
+    pub fn m_step(&self, model: &Gmm<T, D, K>, reg: T) -> Result<Gmm<T, D, K>, Error> {
+        if !(reg >= T::zero()) || !math::is_finite(reg) {
             return Err(Error::InvalidOption {
                 option: "reg_covar",
             });
@@ -274,7 +279,7 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
                     cov[(i, j)] = v;
                     cov[(j, i)] = v;
                 }
-                cov[(j, j)] += reg_covar;
+                cov[(j, j)] += reg;
             }
             *slot = Gaussian::from_symmetric(self.shift[k] + delta, cov, k)?;
         }
