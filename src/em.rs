@@ -7,7 +7,7 @@ use nalgebra::SVector;
 use crate::math::{self, Real};
 use crate::mixture::Gmm;
 use crate::point::{check_data, AsPoint};
-use crate::stats::SufficientStats;
+use crate::stats::{SufficientStats, BLOCK};
 use crate::Error;
 
 /// How a fit runs. Build with [`FitOptions::default`] and the `with_*`
@@ -345,7 +345,8 @@ where
 }
 
 /// One pass over data already checked to be finite, accumulating into
-/// `stats` (empty, started for `model`), and optionally writing each point's
+/// `stats` (empty, started for `model`) block by block (see
+/// [`BLOCK`](crate::stats::BLOCK)), and optionally writing each point's
 /// responsibilities.
 fn e_pass<T: Real, const D: usize, const K: usize, P: AsPoint<T, D>>(
     data: &[P],
@@ -353,21 +354,22 @@ fn e_pass<T: Real, const D: usize, const K: usize, P: AsPoint<T, D>>(
     mut stats: SufficientStats<T, D, K>,
     responsibilities: Option<&mut [SVector<T, K>]>,
 ) -> Result<SufficientStats<T, D, K>, Error> {
-    let zero_density = |index| Error::ZeroDensity { index };
+    let zero_density = |block: usize, i: usize| Error::ZeroDensity {
+        index: block * BLOCK + i,
+    };
     match responsibilities {
         None => {
-            for (i, x) in data.iter().enumerate() {
+            for (b, block) in data.chunks(BLOCK).enumerate() {
                 stats
-                    .accumulate_finite(model, &x.to_vector())
-                    .ok_or_else(|| zero_density(i))?;
+                    .accumulate_block(model, block, None)
+                    .map_err(|i| zero_density(b, i))?;
             }
         }
         Some(out) => {
-            for (i, (x, slot)) in data.iter().zip(out.iter_mut()).enumerate() {
-                let (_, r) = stats
-                    .accumulate_finite(model, &x.to_vector())
-                    .ok_or_else(|| zero_density(i))?;
-                *slot = r;
+            for (b, (block, slots)) in data.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).enumerate() {
+                stats
+                    .accumulate_block(model, block, Some(slots))
+                    .map_err(|i| zero_density(b, i))?;
             }
         }
     }

@@ -41,6 +41,12 @@ pub struct SufficientStats<T: Real, const D: usize, const K: usize> {
     means: [SVector<T, D>; K],
     shift: [SVector<T, D>; K],
     shift_is_mean: bool,
+    sums: Moments<T, D, K>,
+}
+
+/// The sums themselves, apart from what they are relative to.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Moments<T: Real, const D: usize, const K: usize> {
     counts: SVector<T, K>,
     first: [SVector<T, D>; K],
     // Only the lower triangle is accumulated; the M-step mirrors it.
@@ -48,6 +54,35 @@ pub struct SufficientStats<T: Real, const D: usize, const K: usize> {
     points: usize,
     log_likelihood: T,
 }
+
+impl<T: Real, const D: usize, const K: usize> Moments<T, D, K> {
+    fn zero() -> Self {
+        Self {
+            counts: SVector::zeros(),
+            first: [SVector::zeros(); K],
+            second: [SMatrix::zeros(); K],
+            points: 0,
+            log_likelihood: T::zero(),
+        }
+    }
+
+    fn add(&mut self, other: &Self) {
+        self.counts += other.counts;
+        for k in 0..K {
+            self.first[k] += other.first[k];
+            self.second[k] += other.second[k];
+        }
+        self.points += other.points;
+        self.log_likelihood += other.log_likelihood;
+    }
+}
+
+/// Points summed into a block of their own before the block is added to the
+/// running totals. Summing `N` terms one by one lets rounding error grow
+/// like `N ε`; in blocks of `B` it grows like `(B + N/B) ε`: for
+/// `N = 100 000` in `f32`, about 6e-3 relative at worst falls to 4e-5.
+/// The cost is one addition of the statistics per block.
+pub(crate) const BLOCK: usize = 128;
 
 impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
     /// Empty statistics to be accumulated against `model`.
@@ -57,11 +92,7 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
             means,
             shift: means,
             shift_is_mean: true,
-            counts: SVector::zeros(),
-            first: [SVector::zeros(); K],
-            second: [SMatrix::zeros(); K],
-            points: 0,
-            log_likelihood: T::zero(),
+            sums: Moments::zero(),
         }
     }
 
@@ -72,22 +103,18 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
     #[must_use]
     pub fn recentred(&self) -> Self {
         let mut shift = self.shift;
-        let floor = math::eps::<T>() * self.counts.sum();
+        let floor = math::eps::<T>() * self.sums.counts.sum();
         for (k, c) in shift.iter_mut().enumerate() {
-            let n = self.counts[k];
+            let n = self.sums.counts[k];
             if n > floor {
-                *c += self.first[k] / n;
+                *c += self.sums.first[k] / n;
             }
         }
         Self {
             means: self.means,
             shift,
             shift_is_mean: shift == self.means,
-            counts: SVector::zeros(),
-            first: [SVector::zeros(); K],
-            second: [SMatrix::zeros(); K],
-            points: 0,
-            log_likelihood: T::zero(),
+            sums: Moments::zero(),
         }
     }
 
@@ -98,14 +125,15 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
     /// covariance entry is then more than about `32 ε` relative;
     /// [`recentred`](Self::recentred) statistics fix it.
     pub fn needs_recentring(&self) -> bool {
-        let floor = math::eps::<T>() * self.counts.sum();
+        let s = &self.sums;
+        let floor = math::eps::<T>() * s.counts.sum();
         let sixteen = math::lit::<T>(16.0);
         (0..K).any(|k| {
-            let n = self.counts[k];
+            let n = s.counts[k];
             n > floor
                 && (0..D).any(|i| {
-                    let raw = self.second[k][(i, i)] / n;
-                    let delta = self.first[k][i] / n;
+                    let raw = s.second[k][(i, i)] / n;
+                    let delta = s.first[k][i] / n;
                     !(sixteen * (raw - delta * delta) >= raw)
                 })
         })
@@ -137,13 +165,49 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
             .ok_or(Error::ZeroDensity { index: 0 })
     }
 
-    /// The E-step and accumulation for a finite point under the model whose
-    /// means are `self.shift` (the caller guarantees both). Returns the
-    /// point's log-likelihood and responsibilities; `None` leaves `self`
+    /// The E-step and accumulation for a finite point under `model` (the
+    /// caller guarantees it is the one these statistics belong to). Returns
+    /// the point's log-likelihood and responsibilities; `None` leaves `self`
     /// unchanged.
     #[inline]
     pub(crate) fn accumulate_finite(
         &mut self,
+        model: &Gmm<T, D, K>,
+        x: &SVector<T, D>,
+    ) -> Option<(T, SVector<T, K>)> {
+        let mut sums = self.sums;
+        let out = self.push(&mut sums, model, x)?;
+        self.sums = sums;
+        Some(out)
+    }
+
+    /// The E pass over a block of finite points (at most [`BLOCK`] for the
+    /// documented accuracy), summed apart and then added to `self`, writing
+    /// each point's responsibilities to `out` when given. On a point whose
+    /// density underflows everywhere, returns its index in `block` and
+    /// leaves `self` unchanged.
+    pub(crate) fn accumulate_block<P: AsPoint<T, D>>(
+        &mut self,
+        model: &Gmm<T, D, K>,
+        block: &[P],
+        mut out: Option<&mut [SVector<T, K>]>,
+    ) -> Result<(), usize> {
+        let mut sums = Moments::zero();
+        for (i, x) in block.iter().enumerate() {
+            let (_, r) = self.push(&mut sums, model, &x.to_vector()).ok_or(i)?;
+            if let Some(slot) = out.as_deref_mut().and_then(|o| o.get_mut(i)) {
+                *slot = r;
+            }
+        }
+        self.sums.add(&sums);
+        Ok(())
+    }
+
+    /// One point's E-step under `model`, added to `sums` with this shift.
+    #[inline]
+    fn push(
+        &self,
+        sums: &mut Moments<T, D, K>,
         model: &Gmm<T, D, K>,
         x: &SVector<T, D>,
     ) -> Option<(T, SVector<T, K>)> {
@@ -161,17 +225,17 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
                 x - self.shift[k]
             };
             let rd = d * rk;
-            self.counts[k] += rk;
-            self.first[k] += rd;
-            let s = &mut self.second[k];
+            sums.counts[k] += rk;
+            sums.first[k] += rd;
+            let s = &mut sums.second[k];
             for j in 0..D {
                 for i in j..D {
                     s[(i, j)] += rd[i] * d[j];
                 }
             }
         }
-        self.points += 1;
-        self.log_likelihood += lp;
+        sums.points += 1;
+        sums.log_likelihood += lp;
         Some((lp, r))
     }
 
@@ -193,29 +257,23 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
         if self.shift != other.shift || self.means != other.means {
             return Err(Error::MismatchedStatistics);
         }
-        self.counts += other.counts;
-        for k in 0..K {
-            self.first[k] += other.first[k];
-            self.second[k] += other.second[k];
-        }
-        self.points += other.points;
-        self.log_likelihood += other.log_likelihood;
+        self.sums.add(&other.sums);
         Ok(())
     }
 
     /// Number of points accumulated.
     pub fn points(&self) -> usize {
-        self.points
+        self.sums.points
     }
 
     /// Total log-likelihood of the accumulated points under the model.
     pub fn log_likelihood(&self) -> T {
-        self.log_likelihood
+        self.sums.log_likelihood
     }
 
     /// Soft counts `Nₖ = Σᵢ rᵢₖ`.
     pub fn counts(&self) -> &SVector<T, K> {
-        &self.counts
+        &self.sums.counts
     }
 
     /// The M-step: the parameters that maximise the expected complete-data
@@ -256,8 +314,9 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
         if !self.matches(model) {
             return Err(Error::MismatchedStatistics);
         }
-        let total: T = self.counts.sum();
-        if self.points == 0 || !(total > T::zero()) {
+        let s = &self.sums;
+        let total: T = s.counts.sum();
+        if s.points == 0 || !(total > T::zero()) {
             return Err(Error::TooFewPoints {
                 points: 0,
                 needed: 1,
@@ -266,16 +325,16 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
         let floor = math::eps::<T>() * total;
         let mut components = *model.components();
         for (k, slot) in components.iter_mut().enumerate() {
-            let n = self.counts[k];
+            let n = s.counts[k];
             if n <= floor {
                 continue;
             }
             let inv = T::one() / n;
-            let delta = self.first[k] * inv;
+            let delta = s.first[k] * inv;
             let mut cov = SMatrix::<T, D, D>::zeros();
             for j in 0..D {
                 for i in j..D {
-                    let v = self.second[k][(i, j)] * inv - delta[i] * delta[j];
+                    let v = s.second[k][(i, j)] * inv - delta[i] * delta[j];
                     cov[(i, j)] = v;
                     cov[(j, i)] = v;
                 }
@@ -283,7 +342,7 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
             }
             *slot = Gaussian::from_symmetric(self.shift[k] + delta, cov, k)?;
         }
-        Ok(Gmm::from_trusted(self.counts / total, components))
+        Ok(Gmm::from_trusted(s.counts / total, components))
     }
 }
 
