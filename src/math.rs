@@ -33,6 +33,9 @@ pub(crate) mod sealed {
         /// Negative infinity.
         const NEG_INFINITY: Self;
         fn exp(self) -> Self;
+        /// `exp(self)` for `self` in `[−LSE_CUTOFF, 0]`, the only range the
+        /// E-step needs; see [`super::exp_nonpositive`].
+        fn exp_nonpositive(self) -> Self;
         fn ln(self) -> Self;
         fn sqrt(self) -> Self;
         fn sin_cos(self) -> (Self, Self);
@@ -53,6 +56,26 @@ pub(crate) mod sealed {
         #[inline]
         fn exp(self) -> f32 {
             libm::expf(self)
+        }
+        #[inline]
+        fn exp_nonpositive(self) -> f32 {
+            // ln 2 split so that k · LN2_HI is exact for |k| < 2^8.
+            const LN2_HI: f32 = 0.693_145_751_953_125;
+            const LN2_LO: f32 = 1.428_606_765_330_187e-6;
+            // k = round(x / ln 2) ∈ [−73, 0] (the cast truncates toward 0).
+            let k = (self * core::f32::consts::LOG2_E - 0.5) as i32;
+            let kf = k as f32;
+            let r = (self - kf * LN2_HI) - kf * LN2_LO;
+            // eʳ for |r| ≤ ln2/2 by its Taylor polynomial of degree 7
+            // (truncation error ≤ 0.347⁸/8! = 5e-9, below ε/20).
+            let p = 1.0
+                + r * (1.0
+                    + r * (1.0 / 2.0
+                        + r * (1.0 / 6.0
+                            + r * (1.0 / 24.0
+                                + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+            // 2^k as bits: k + 127 ∈ [54, 127], a normal exponent.
+            p * f32::from_bits(((k + 127) as u32) << 23)
         }
         #[inline]
         fn ln(self) -> f32 {
@@ -97,6 +120,38 @@ pub(crate) mod sealed {
             libm::exp(self)
         }
         #[inline]
+        fn exp_nonpositive(self) -> f64 {
+            // ln 2 split so that k · LN2_HI is exact for |k| < 2^20.
+            const LN2_HI: f64 = 6.931_471_803_691_238_164_9e-1;
+            const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+            // k = round(x / ln 2) ∈ [−289, 0] (the cast truncates toward 0).
+            let k = (self * core::f64::consts::LOG2_E - 0.5) as i32;
+            let kf = f64::from(k);
+            let r = (self - kf * LN2_HI) - kf * LN2_LO;
+            // eʳ for |r| ≤ ln2/2 by its Taylor polynomial of degree 13
+            // (truncation error ≤ 0.347¹⁴/14! = 4e-18, below ε/50).
+            let mut p = 1.0 / 6_227_020_800.0; // 1/13!
+            for d in [
+                479_001_600.0,
+                39_916_800.0,
+                3_628_800.0,
+                362_880.0,
+                40_320.0,
+                5_040.0,
+                720.0,
+                120.0,
+                24.0,
+                6.0,
+                2.0,
+                1.0,
+                1.0,
+            ] {
+                p = p * r + 1.0 / d;
+            }
+            // 2^k as bits: k + 1023 ∈ [734, 1023], a normal exponent.
+            p * f64::from_bits(((k + 1023) as u64) << 52)
+        }
+        #[inline]
         fn ln(self) -> f64 {
             libm::log(self)
         }
@@ -133,6 +188,22 @@ use sealed::Sealed;
 #[inline]
 pub(crate) fn exp<T: Real>(x: T) -> T {
     Sealed::exp(x)
+}
+
+/// `eˣ` for `x ∈ [−c, 0]`, `c` = 50 (`f32`) or 200 (`f64`), the only
+/// range the E-step's log-sum-exp evaluates (terms below `−c` are treated
+/// as 0 and never reach here).
+///
+/// Method: `k = round(x/ln 2)`, `r = x − k ln 2` with `ln 2` split in two
+/// (Cody–Waite) so `r` is exact to rounding, `eʳ` by its Taylor polynomial
+/// (degree 7 for `f32`, 13 for `f64`; truncation error below `ε/20`), and
+/// `2ᵏ` built from its bits: no special cases, no table, no division.
+/// Relative error over the whole range, on a grid of 2 000 001 points:
+/// at most 0.83 ε for `f32` (against the exact value) and 1.0 ε for `f64`
+/// (against libm).
+#[inline]
+pub(crate) fn exp_nonpositive<T: Real>(x: T) -> T {
+    Sealed::exp_nonpositive(x)
 }
 
 #[inline]
@@ -204,6 +275,42 @@ mod tests {
     fn is_finite_rejects_nan_and_infinities() {
         assert!(is_finite(0.0f32) && is_finite(-f64::MAX) && is_finite(f32::MIN_POSITIVE));
         assert!(!is_finite(f32::NAN) && !is_finite(f64::INFINITY) && !is_finite(f64::NEG_INFINITY));
+    }
+
+    /// Relative error in units of ε, against libm (itself within 1 ulp).
+    fn ulps(got: f64, want: f64, eps: f64) -> f64 {
+        (got - want).abs() / (want.abs() * eps)
+    }
+
+    #[test]
+    fn exp_nonpositive_matches_libm_f32() {
+        let mut worst = 0.0f64;
+        for i in 0..=2_000_000 {
+            let x = -50.0f32 * (i as f32 / 2_000_000.0);
+            let e = ulps(
+                f64::from(exp_nonpositive(x)),
+                libm::exp(f64::from(x)),
+                f64::from(f32::EPSILON),
+            );
+            worst = worst.max(e);
+        }
+        std::println!("f32 worst error {worst} ulp");
+        assert!(worst <= 1.0, "worst error {worst} ulp");
+        assert_eq!(exp_nonpositive(0.0f32), 1.0);
+    }
+
+    #[test]
+    fn exp_nonpositive_matches_libm_f64() {
+        let mut worst = 0.0f64;
+        for i in 0..=2_000_000 {
+            let x = -200.0 * (f64::from(i) / 2_000_000.0);
+            // libm's exp is itself within 1 ulp of the true value.
+            worst = worst.max(ulps(exp_nonpositive(x), libm::exp(x), f64::EPSILON));
+        }
+        std::println!("f64 worst error {worst} ulp");
+        assert!(worst <= 1.5, "worst error {worst} ulp");
+        assert_eq!(exp_nonpositive(0.0f64), 1.0);
+        assert_eq!(exp_nonpositive(-200.0f64), libm::exp(-200.0));
     }
 
     #[test]

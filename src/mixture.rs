@@ -160,20 +160,23 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
         self.components.map(|c| *c.covariance())
     }
 
-    /// The E-step for one finite point: `ln p(x)` and the responsibilities,
-    /// with each offset `x − μₖ` left in `offsets` for the statistics.
+    /// The E-step for one finite point: `(m, s, r)` with
+    /// `ln p(x) = m + ln s` and `r` the responsibilities, each offset
+    /// `x − μₖ` left in `offsets` for the statistics.
     ///
-    /// Log-sum-exp with the largest term factored out: that term's
+    /// Log-sum-exp with the largest term `m` factored out: that term's
     /// exponential is exactly 1 and is not computed, and terms more than
-    /// [`LSE_CUTOFF`](crate::math) below it get responsibility 0 without an
+    /// 50 (`f32`) or 200 (`f64`) below it get responsibility 0 without an
     /// `exp` (their true value is below `ε` by many orders, and computing it
-    /// could produce a slow subnormal). One `ln` per point.
+    /// could produce a slow subnormal). The others take a reduced-range
+    /// `exp` ([`math::exp_nonpositive`]). `s ∈ [1, K]`; the `ln` is left to
+    /// the caller, so a pass over many points can take it once per block.
     #[inline]
     pub(crate) fn e_step_point(
         &self,
         x: &SVector<T, D>,
         offsets: &mut [SVector<T, D>; K],
-    ) -> Option<(T, SVector<T, K>)> {
+    ) -> Option<(T, T, SVector<T, K>)> {
         let mut lp = SVector::<T, K>::zeros();
         let mut best = 0;
         for (k, (c, d)) in self.components.iter().zip(offsets.iter_mut()).enumerate() {
@@ -194,7 +197,7 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
             *l = if k == best {
                 T::one()
             } else if t > cutoff {
-                math::exp(t)
+                math::exp_nonpositive(t)
             } else {
                 T::zero()
             };
@@ -202,7 +205,7 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
         }
         // sum ∈ [1, K]: the division is safe and ln(sum) is finite.
         let resp = lp * (T::one() / sum);
-        Some((max + math::ln(sum), resp))
+        Some((max, sum, resp))
     }
 
     /// Checks a point and runs [`Self::e_step_point`], naming `index` in errors.
@@ -211,7 +214,7 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
         &self,
         x: &P,
         index: usize,
-    ) -> Result<(T, SVector<T, K>), Error> {
+    ) -> Result<(T, T, SVector<T, K>), Error> {
         let x = point::checked(x, index)?;
         let mut offsets = [SVector::<T, D>::zeros(); K];
         self.e_step_point(&x, &mut offsets)
@@ -227,7 +230,7 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
     /// [`Error::ZeroDensity`] if `x` is so far from every component that all
     /// densities underflow.
     pub fn log_prob<P: AsPoint<T, D>>(&self, x: &P) -> Result<T, Error> {
-        self.point_e_step(x, 0).map(|(lp, _)| lp)
+        self.point_e_step(x, 0).map(|(m, s, _)| m + math::ln(s))
     }
 
     /// The responsibilities `rₖ = wₖ N(x | μₖ, Σₖ) / p(x)`: the posterior
@@ -240,7 +243,7 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
     ///
     /// As for [`Gmm::log_prob`].
     pub fn responsibilities<P: AsPoint<T, D>>(&self, x: &P) -> Result<SVector<T, K>, Error> {
-        self.point_e_step(x, 0).map(|(_, r)| r)
+        self.point_e_step(x, 0).map(|(_, _, r)| r)
     }
 
     /// The most responsible component for `x` (hard classification, the
@@ -275,7 +278,8 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
         }
         let mut total = T::zero();
         for (i, x) in data.iter().enumerate() {
-            total += self.point_e_step(x, i)?.0;
+            let (m, s, _) = self.point_e_step(x, i)?;
+            total += m + math::ln(s);
         }
         Ok(total)
     }

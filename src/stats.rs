@@ -176,9 +176,11 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
         x: &SVector<T, D>,
     ) -> Option<(T, SVector<T, K>)> {
         let mut sums = self.sums;
-        let out = self.push(&mut sums, model, x)?;
+        let (max, sum, r) = self.push(&mut sums, model, x)?;
+        let ln_sum = math::ln(sum);
+        sums.log_likelihood += ln_sum;
         self.sums = sums;
-        Some(out)
+        Some((max + ln_sum, r))
     }
 
     /// The E pass over a block of finite points (at most [`BLOCK`] for the
@@ -186,33 +188,50 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
     /// each point's responsibilities to `out` when given. On a point whose
     /// density underflows everywhere, returns its index in `block` and
     /// leaves `self` unchanged.
+    ///
+    /// A point's log-likelihood is `mᵢ + ln sᵢ` with `sᵢ ∈ [1, K]` (see
+    /// [`Gmm::e_step_point`]); the block adds up the `mᵢ` and multiplies the
+    /// `sᵢ`, taking one `ln` of the product when it passes 2⁶⁴ and at the
+    /// block's end, instead of one `ln` per point. The product's rounding
+    /// (`ε` per factor) matches what summing the logarithms would cost.
     pub(crate) fn accumulate_block<P: AsPoint<T, D>>(
         &mut self,
         model: &Gmm<T, D, K>,
         block: &[P],
         mut out: Option<&mut [SVector<T, K>]>,
     ) -> Result<(), usize> {
+        // 2⁶⁴: far from overflow in f32 even after one more factor ≤ K.
+        let flush = math::lit::<T>(18_446_744_073_709_551_616.0);
         let mut sums = Moments::zero();
+        let mut product = T::one();
         for (i, x) in block.iter().enumerate() {
-            let (_, r) = self.push(&mut sums, model, &x.to_vector()).ok_or(i)?;
+            let (_, sum, r) = self.push(&mut sums, model, &x.to_vector()).ok_or(i)?;
+            product *= sum;
+            if product > flush {
+                sums.log_likelihood += math::ln(product);
+                product = T::one();
+            }
             if let Some(slot) = out.as_deref_mut().and_then(|o| o.get_mut(i)) {
                 *slot = r;
             }
         }
+        sums.log_likelihood += math::ln(product);
         self.sums.add(&sums);
         Ok(())
     }
 
-    /// One point's E-step under `model`, added to `sums` with this shift.
+    /// One point's E-step under `model`, added to `sums` with this shift;
+    /// of its log-likelihood `m + ln s` only `m` is added. Returns
+    /// `(m, s, r)`.
     #[inline]
     fn push(
         &self,
         sums: &mut Moments<T, D, K>,
         model: &Gmm<T, D, K>,
         x: &SVector<T, D>,
-    ) -> Option<(T, SVector<T, K>)> {
+    ) -> Option<(T, T, SVector<T, K>)> {
         let mut offsets = [SVector::<T, D>::zeros(); K];
-        let (lp, r) = model.e_step_point(x, &mut offsets)?;
+        let (max, sum, r) = model.e_step_point(x, &mut offsets)?;
         for k in 0..K {
             let rk = r[k];
             if rk == T::zero() {
@@ -235,8 +254,8 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
             }
         }
         sums.points += 1;
-        sums.log_likelihood += lp;
-        Some((lp, r))
+        sums.log_likelihood += max;
+        Some((max, sum, r))
     }
 
     fn matches(&self, model: &Gmm<T, D, K>) -> bool {

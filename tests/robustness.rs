@@ -425,6 +425,11 @@ fn stop_at_zero<T: Real>() {
     .unwrap();
     assert_eq!((r.iterations, r.termination), (0, Termination::Stopped));
     assert_eq!(r.model, start);
-    assert_eq!(r.log_likelihood, start.log_likelihood(&data).unwrap());
+    // The fit sums log-likelihoods by blocks, `log_likelihood` point by
+    // point: equal up to the rounding of 50 terms.
+    let direct = start.log_likelihood(&data).unwrap();
+    assert!(
+        (r.log_likelihood - direct).abs() <= c::<T>(50.0) * T::default_epsilon() * direct.abs()
+    );
 }
 both!(callback_stops_at_iteration_zero, stop_at_zero);
