@@ -32,7 +32,6 @@ pub(crate) mod sealed {
         const MAX: Self;
         /// Negative infinity.
         const NEG_INFINITY: Self;
-        fn exp(self) -> Self;
         /// `exp(self)` for `self` in `[−LSE_CUTOFF, 0]`, the only range the
         /// E-step needs; see [`super::exp_nonpositive`].
         fn exp_nonpositive(self) -> Self;
@@ -54,14 +53,11 @@ pub(crate) mod sealed {
         const MAX: f32 = f32::MAX;
         const NEG_INFINITY: f32 = f32::NEG_INFINITY;
         #[inline]
-        fn exp(self) -> f32 {
-            libm::expf(self)
-        }
-        #[inline]
         fn exp_nonpositive(self) -> f32 {
             // ln 2 split so that k · LN2_HI is exact for |k| < 2^8.
-            const LN2_HI: f32 = 0.693_145_751_953_125;
-            const LN2_LO: f32 = 1.428_606_765_330_187e-6;
+            // 0.693145751953125 = 0x3f317200: 16 significant bits.
+            const LN2_HI: f32 = f32::from_bits(0x3f31_7200);
+            const LN2_LO: f32 = 1.428_606_8e-6;
             // k = round(x / ln 2) ∈ [−73, 0] (the cast truncates toward 0).
             let k = (self * core::f32::consts::LOG2_E - 0.5) as i32;
             let kf = k as f32;
@@ -75,7 +71,7 @@ pub(crate) mod sealed {
                             + r * (1.0 / 24.0
                                 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
             // 2^k as bits: k + 127 ∈ [54, 127], a normal exponent.
-            p * f32::from_bits(((k + 127) as u32) << 23)
+            p * f32::from_bits((k + 127).cast_unsigned() << 23)
         }
         #[inline]
         fn ln(self) -> f32 {
@@ -116,14 +112,12 @@ pub(crate) mod sealed {
         const MAX: f64 = f64::MAX;
         const NEG_INFINITY: f64 = f64::NEG_INFINITY;
         #[inline]
-        fn exp(self) -> f64 {
-            libm::exp(self)
-        }
-        #[inline]
         fn exp_nonpositive(self) -> f64 {
             // ln 2 split so that k · LN2_HI is exact for |k| < 2^20.
-            const LN2_HI: f64 = 6.931_471_803_691_238_164_9e-1;
-            const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+            // fdlibm's split: 6.93147180369123816490e-01 (32 significant
+            // bits) and 1.90821492927058770002e-10.
+            const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+            const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
             // k = round(x / ln 2) ∈ [−289, 0] (the cast truncates toward 0).
             let k = (self * core::f64::consts::LOG2_E - 0.5) as i32;
             let kf = f64::from(k);
@@ -149,7 +143,7 @@ pub(crate) mod sealed {
                 p = p * r + 1.0 / d;
             }
             // 2^k as bits: k + 1023 ∈ [734, 1023], a normal exponent.
-            p * f64::from_bits(((k + 1023) as u64) << 52)
+            p * f64::from_bits(u64::from((k + 1023).cast_unsigned()) << 52)
         }
         #[inline]
         fn ln(self) -> f64 {
@@ -184,11 +178,6 @@ pub(crate) mod sealed {
 }
 
 use sealed::Sealed;
-
-#[inline]
-pub(crate) fn exp<T: Real>(x: T) -> T {
-    Sealed::exp(x)
-}
 
 /// `eˣ` for `x ∈ [−c, 0]`, `c` = 50 (`f32`) or 200 (`f64`), the only
 /// range the E-step's log-sum-exp evaluates (terms below `−c` are treated
