@@ -9,25 +9,15 @@
 
 use core::ops::ControlFlow;
 
+// The seed's 3-cluster mixture and the seeded RNG the tests use.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use gaussmix::nalgebra::{matrix, vector, Matrix2, Vector2};
 use gaussmix::{em_step, fit, FitOptions, Gmm};
-use rand_pcg::Pcg64Mcg;
 
 const N: usize = 100_000;
-
-fn truth() -> Gmm<f64, 2, 3> {
-    Gmm::new(
-        [0.2, 0.5, 0.3],
-        [vector![1.5, 6.0], vector![7.9, 4.3], vector![15.3, 5.4]],
-        [
-            matrix![1.0, 0.4; 0.4, 0.8],
-            matrix![1.5, -0.6; -0.6, 1.2],
-            matrix![0.9, 0.2; 0.2, 1.6],
-        ],
-    )
-    .expect("valid mixture")
-}
 
 /// A starting model partway to the answer, so both sides do the same
 /// amount of non-trivial work (responsibilities neither all 0/1 nor flat).
@@ -99,9 +89,7 @@ fn pdf(x: &Vector2<f64>, m: &Vector2<f64>, c: &Matrix2<f64>) -> f64 {
 }
 
 fn bench(c: &mut Criterion) {
-    let mut rng = Pcg64Mcg::new(0x5eed);
-    let model = truth();
-    let data: Vec<Vector2<f64>> = (0..N).map(|_| model.sample(&mut rng)).collect();
+    let data: Vec<Vector2<f64>> = common::sample(&common::three_clusters(), N, 0x5eed);
     let init = start();
 
     let mut group = c.benchmark_group("em_iteration_n100000_d2_k3_f64");
