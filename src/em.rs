@@ -254,8 +254,9 @@ where
 /// One EM iteration: an E pass over `data` under `model`, then the M-step.
 /// Returns the new model and the total log-likelihood of the *old* one.
 /// `reg_covar` is relative to the data's scale, as
-/// [`FitOptions::reg_covar`]. [`fit`] with `max_iter = 1` does the same plus the loop's bookkeeping;
-/// this is the building block for callers that drive the loop themselves.
+/// [`FitOptions::reg_covar`]. [`fit`] with `max_iter = 1` does the same
+/// plus the loop's bookkeeping; this is the building block for callers that
+/// drive the loop themselves.
 ///
 /// # Errors
 ///
