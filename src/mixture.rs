@@ -16,8 +16,10 @@ use crate::Error;
 /// by a fit, so every value holds finite parameters, weights that are
 /// non-negative and sum to 1, and symmetric positive-definite covariances.
 /// It is `Copy` and lives entirely inline (no heap), so it can sit in a
-/// `static` or on the stack; its size is
-/// `size_of::<T>() · K · (2 + D + 3D²) + K · size_of::<T>()` rounded for alignment.
+/// `static` or on the stack; its size is `size_of::<T>() · K · (3 + D + 3D²)`
+/// (weights and their logarithms; per component the mean, the covariance,
+/// its Cholesky factor and that factor's inverse, and the log-normaliser):
+/// 204 bytes for `Gmm<f32, 2, 3>`.
 ///
 /// `D = 0` or `K = 0` is rejected at compile time:
 ///
@@ -453,6 +455,26 @@ mod tests {
         assert_eq!(z.responsibilities(&[0.0]).unwrap(), vector![0.0, 1.0]);
         let mut rng = crate::sample::tests::SplitMix(3);
         assert!((0..1000).all(|_| z.choose_component(&mut rng) == 1));
+    }
+
+    #[test]
+    fn size_is_as_documented() {
+        fn documented<T, const D: usize, const K: usize>() -> usize {
+            core::mem::size_of::<T>() * K * (3 + D + 3 * D * D)
+        }
+        assert_eq!(core::mem::size_of::<Gmm<f32, 2, 3>>(), 204);
+        assert_eq!(
+            core::mem::size_of::<Gmm<f32, 2, 3>>(),
+            documented::<f32, 2, 3>()
+        );
+        assert_eq!(
+            core::mem::size_of::<Gmm<f64, 4, 4>>(),
+            documented::<f64, 4, 4>()
+        );
+        assert_eq!(
+            core::mem::size_of::<Gmm<f32, 1, 1>>(),
+            documented::<f32, 1, 1>()
+        );
     }
 
     #[test]
