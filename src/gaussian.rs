@@ -200,11 +200,19 @@ fn mahalanobis_sq<T: Real, const D: usize>(p: &SMatrix<T, D, D>, d: &SVector<T, 
 }
 
 /// Lower Cholesky factor of the symmetric matrix whose lower triangle is in
-/// `a` (Cholesky–Banachiewicz order). `None` if a pivot is not positive and
-/// finite, i.e. `a` is not numerically positive definite.
+/// `a` (Cholesky–Banachiewicz order), or `None` if `a` is not numerically
+/// positive definite.
+///
+/// A pivot (the Schur complement `aⱼⱼ − Σₖ Lⱼₖ²`) must exceed
+/// `(D + 1) ε aⱼⱼ`, not merely 0: Cholesky's backward error is of that size,
+/// so a smaller pivot may be rounding noise on a singular or indefinite
+/// matrix that happens to come out positive. The test thus accepts only
+/// matrices that are positive definite in exact arithmetic too, not just in
+/// the rounding of one particular evaluation.
 pub(crate) fn cholesky_lower<T: Real, const D: usize>(
     a: &SMatrix<T, D, D>,
 ) -> Option<SMatrix<T, D, D>> {
+    let tol = math::count::<T>(D + 1) * math::eps::<T>();
     let mut l = SMatrix::<T, D, D>::zeros();
     for i in 0..D {
         for j in 0..=i {
@@ -213,8 +221,8 @@ pub(crate) fn cholesky_lower<T: Real, const D: usize>(
                 s -= l[(i, k)] * l[(j, k)];
             }
             if i == j {
-                // `!(s > 0)` also rejects NaN.
-                if !(s > T::zero()) || !math::is_finite(s) {
+                // `!(s > ·)` also rejects NaN.
+                if !(s > tol * a[(i, i)]) || !(s > T::zero()) || !math::is_finite(s) {
                     return None;
                 }
                 l[(i, i)] = math::sqrt(s);
@@ -339,6 +347,31 @@ mod tests {
             Gaussian::new(vector![f64::INFINITY, 0.0], matrix![1.0, 0.0; 0.0, 1.0]),
             Err(Error::NonFiniteParameter { component: 0 })
         );
+    }
+
+    #[test]
+    fn rounding_noise_pivot_is_not_positive_definite() {
+        // Found by fuzzing: singular in exact arithmetic (eigenvalues
+        // −1.5e-6, 42.6, 650), yet an f32 Cholesky may end on a tiny
+        // positive pivot. It must be rejected, in f32 and in f64.
+        let a = [
+            72.25,
+            -126.791_664_123_535_16,
+            -83.9375,
+            -126.791_664_123_535_16,
+            490.854_156_494_140_6,
+            239.968_75,
+            -83.9375,
+            239.968_75,
+            129.515_625,
+        ];
+        let m32 = SMatrix::<f32, 3, 3>::from_row_slice(&a.map(|v| v as f32));
+        let m64 = SMatrix::<f64, 3, 3>::from_row_slice(&a);
+        assert!(cholesky_lower(&m32).is_none());
+        assert!(cholesky_lower(&m64).is_none());
+        // Lifting the thin direction by 1e-5 of the scale makes it valid.
+        let lifted = m32 + SMatrix::<f32, 3, 3>::identity() * 5e-3;
+        assert!(cholesky_lower(&lifted).is_some());
     }
 
     #[test]
