@@ -88,9 +88,10 @@ fn centred_scatter<T: Real, const D: usize, P: AsPoint<T, D>>(
 ///
 /// * The points are `K` distinct indices drawn uniformly without
 ///   replacement (Floyd's algorithm, then shuffled), `2K − 1` RNG draws of
-///   one `u64` each. If two of them hold the same coordinates (repeated
-///   data), the later one is replaced by the next point, cyclically from a
-///   random index (one more draw), whose coordinates differ from all chosen
+///   one `u32` each (for fewer than 2³² points). If two of them hold the
+///   same coordinates (repeated data), the later one is replaced by the
+///   next point, cyclically from a random index (one more draw), whose
+///   coordinates differ from all chosen
 ///   so far; only data with fewer than `K` distinct points give repeated
 ///   means.
 /// * `1e-6 · s` is added to the covariance's diagonal (`s` the data's
@@ -175,7 +176,8 @@ fn distinct_indices<const K: usize, R: Rng + ?Sized>(rng: &mut R, n: usize) -> [
         chosen[slot] = if chosen[..slot].contains(&t) { j } else { t };
     }
     for i in (1..K).rev() {
-        chosen.swap(i, uniform_index(rng, i + 1));
+        // `.min(i)` is a no-op (the index is ≤ i) that spares a bounds check.
+        chosen.swap(i, uniform_index(rng, i + 1).min(i));
     }
     chosen
 }

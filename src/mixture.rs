@@ -37,7 +37,9 @@ use crate::Error;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Gmm<T: Real, const D: usize, const K: usize> {
     weights: SVector<T, K>,
-    log_weights: SVector<T, K>,
+    // ln wₖ + ln-normaliser of component k: the constant part of each
+    // E-step term (−∞ for a component of weight 0).
+    log_coeffs: SVector<T, K>,
     components: [Gaussian<T, D>; K],
 }
 
@@ -120,19 +122,20 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
     }
 
     /// Assembles a model from weights already known to be non-negative and
-    /// normalised (the M-step's), computing the log-weights.
+    /// normalised (the M-step's), computing the E-step's constants.
     pub(crate) fn from_trusted(weights: SVector<T, K>, components: [Gaussian<T, D>; K]) -> Self {
-        // ln 0 = −∞: a component of weight 0 never takes responsibility.
-        let log_weights = weights.map(|w| {
-            if w > T::zero() {
-                math::ln(w)
+        let mut log_coeffs = SVector::<T, K>::zeros();
+        for (k, (l, &w)) in log_coeffs.iter_mut().zip(weights.iter()).enumerate() {
+            // ln 0 = −∞: a component of weight 0 never takes responsibility.
+            *l = if w > T::zero() {
+                math::ln(w) + components[k].log_norm()
             } else {
                 math::neg_infinity()
-            }
-        });
+            };
+        }
         Self {
             weights,
-            log_weights,
+            log_coeffs,
             components,
         }
     }
@@ -173,7 +176,10 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
     /// could produce a slow subnormal). The others take a reduced-range
     /// `exp` ([`math::exp_nonpositive`]). `s ∈ [1, K]`; the `ln` is left to
     /// the caller, so a pass over many points can take it once per block.
-    #[inline]
+    // Always inlined: the caller's offsets and responsibilities then stay in
+    // registers instead of going through memory (it is the hot loop).
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
     pub(crate) fn e_step_point(
         &self,
         x: &SVector<T, D>,
@@ -181,14 +187,22 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
     ) -> Option<(T, T, SVector<T, K>)> {
         let mut lp = SVector::<T, K>::zeros();
         let mut best = 0;
+        let mut max = math::neg_infinity::<T>();
         for (k, (c, d)) in self.components.iter().zip(offsets.iter_mut()).enumerate() {
             *d = x - c.mean();
-            lp[k] = self.log_weights[k] + c.log_density_of_offset(d);
-            if lp[k] > lp[best] {
+            // `!(q <= MAX)` also catches a NaN from an overflow.
+            let q = c.half_mahalanobis_sq(d);
+            let v = if q <= math::max_finite() {
+                self.log_coeffs[k] - q
+            } else {
+                math::neg_infinity()
+            };
+            lp[k] = v;
+            if v > max {
+                max = v;
                 best = k;
             }
         }
-        let max = lp[best];
         if !math::is_finite(max) {
             return None;
         }
@@ -366,7 +380,12 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
     /// ```
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> SVector<T, D> {
         let k = self.choose_component(rng);
-        self.components[k].sample(rng)
+        // `choose_component` returns an index below K; `get` keeps the
+        // proof local instead of leaving a bounds check to the optimiser.
+        self.components
+            .get(k)
+            .unwrap_or(&self.components[K - 1])
+            .sample(rng)
     }
 
     /// Draws one point from component `k`, or `None` if `k ≥ K`.

@@ -85,7 +85,13 @@ pub(crate) fn check_data<T: Real, const D: usize, P: AsPoint<T, D>>(
         let d = x - origin;
         sum += d;
         sum_sq += d.component_mul(&d);
-        largest = largest.max(x.amax());
+        for &c in x.iter() {
+            // Comparisons, not `max`: ARMv7E-M has no instruction for fmaxf.
+            let a = c.abs();
+            if a > largest {
+                largest = a;
+            }
+        }
     }
     let n = math::count::<T>(data.len());
     let mut total = T::zero();

@@ -59,10 +59,21 @@ pub fn standard_normal_vector<T: Real, const D: usize, R: Rng + ?Sized>(
     z
 }
 
-/// An index in `0..n`, exactly uniform (Lemire's multiply-and-reject on a
-/// `u64`; a retry happens with probability below `n / 2⁶⁴`). `n` must be
-/// positive.
+/// An index in `0..n`, exactly uniform by Lemire's multiply-and-reject:
+/// from one `next_u32()` when `n < 2³²` (a retry happens with probability
+/// below `n / 2³²`; 32-bit arithmetic, cheap on a microcontroller), else
+/// from one `next_u64()`. `n` must be positive.
 pub(crate) fn uniform_index<R: Rng + ?Sized>(rng: &mut R, n: usize) -> usize {
+    if let Ok(n) = u32::try_from(n) {
+        let mut m = u64::from(rng.next_u32()) * u64::from(n);
+        if (m as u32) < n {
+            let threshold = n.wrapping_neg() % n;
+            while (m as u32) < threshold {
+                m = u64::from(rng.next_u32()) * u64::from(n);
+            }
+        }
+        return (m >> 32) as usize;
+    }
     let n = n as u64;
     let mut m = u128::from(rng.next_u64()) * u128::from(n);
     if (m as u64) < n {
