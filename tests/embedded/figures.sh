@@ -1,0 +1,274 @@
+#!/usr/bin/env bash
+# Figures for gaussmix on Cortex-M, printed as Markdown tables on stdout:
+# flash, peak stack, RAM of the types, and exact instruction counts from a
+# QEMU TCG plugin. Called by .ci/embedded.sh; runnable alone from anywhere
+# once the tools are installed (see tests/embedded/README.md):
+#
+#     bash tests/embedded/figures.sh
+#
+# Fails (non-zero) if a build or a firmware run fails, or if two runs of the
+# same workload give different instruction counts.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+FW=$HERE/firmware
+cd "$FW"
+export CARGO_TERM_COLOR=never
+
+V7EM=thumbv7em-none-eabihf
+V7M=thumbv7m-none-eabi
+V6M=thumbv6m-none-eabi
+TIMEOUT=${TIMEOUT:-300}
+
+# The data sizes are the firmware's constants.
+N2=$(sed -n 's/^pub const N2: usize = \([0-9_]*\);/\1/p' src/lib.rs | tr -d _)
+N4=$(sed -n 's/^pub const N4: usize = \([0-9_]*\);/\1/p' src/lib.rs | tr -d _)
+
+log() { printf '%s\n' "$*" >&2; }
+
+qemu_args() { # target -> board arguments
+    case $1 in
+    "$V7EM") echo "-cpu cortex-m4 -machine mps2-an386" ;;
+    "$V7M") echo "-cpu cortex-m3 -machine lm3s6965evb" ;;
+    "$V6M") echo "-cpu cortex-m0 -machine microbit" ;;
+    esac
+}
+
+semihosting() { # words... -> -semihosting-config value with arg=word each
+    local cfg="enable=on,target=native" w
+    for w in "$@"; do cfg="$cfg,arg=$w"; done
+    echo "$cfg"
+}
+
+build() { # profile target bins... (extra cargo flags in $FEATURES)
+    local profile=$1 target=$2
+    shift 2
+    local bins=() b
+    for b in "$@"; do bins+=(--bin "$b"); done
+    # shellcheck disable=SC2086 # FEATURES is empty or "--features X": split it
+    cargo build -q --profile "$profile" --target "$target" ${FEATURES:-} "${bins[@]}"
+}
+
+elf() { echo "target/$2/$1/$3"; } # profile target bin
+
+flash() { # elf -> .text + .rodata in bytes
+    arm-none-eabi-size -A "$1" | awk '$1 == ".text" || $1 == ".rodata" { s += $2 } END { print s }'
+}
+
+# ---------------------------------------------------------------------------
+# Instruction counts
+PLUGIN=$FW/target/insn_count.so
+mkdir -p "$FW/target"
+gcc -O2 -Wall -Wextra -shared -fPIC -o "$PLUGIN" "$HERE/qemu-plugin/insn_count.c"
+
+# count profile target workload reps: instructions of one run (exit 0 required)
+count() {
+    local profile=$1 target=$2 work=$3 reps=$4 out n
+    # shellcheck disable=SC2046
+    if ! out=$(timeout "$TIMEOUT" qemu-system-arm $(qemu_args "$target") -nographic \
+        -semihosting-config "$(semihosting insn "$work" "$reps")" \
+        -plugin "$PLUGIN" -kernel "$(elf "$profile" "$target" insn)" 2>&1 >/dev/null); then
+        log "FAILED: insn $work $reps on $target ($profile)"
+        return 1
+    fi
+    n=$(sed -n 's/^insn_count: //p' <<<"$out")
+    [[ -n $n ]] || { log "no count from insn $work $reps on $target"; return 1; }
+    echo "$n"
+}
+
+# count2 ...: as count, run twice; fails if the two counts differ
+count2() {
+    local a b
+    a=$(count "$@")
+    b=$(count "$@")
+    if [[ $a != "$b" ]]; then
+        log "NOT REPEATABLE: $* gave $a then $b"
+        return 1
+    fi
+    echo "$a"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
+
+log "==> instruction counts (each run twice)"
+declare -A C
+for p in release release-s release-mixed; do
+    build "$p" "$V7EM" insn
+    build "$p" "$V6M" insn
+done
+for t in "$V7EM" "$V6M"; do
+    for w in em2:1 em2:11 em4:1 em4:11 lp2:1 lp2:3 resp2:1 resp2:3 pred2:1 pred2:3 \
+        sample2:1 sample2:3 fit2:0 fit2:1 lp4:1 lp4:3 sample4:1 sample4:3; do
+        C[$t:release:$w]=$(count2 release "$t" "${w%:*}" "${w#*:}")
+    done
+    for p in release-s release-mixed; do
+        for w in em2:1 em2:11; do
+            C[$t:$p:$w]=$(count2 "$p" "$t" "${w%:*}" "${w#*:}")
+        done
+    done
+done
+
+per_pki() { # target profile workload n k -> instructions per point·component·iteration
+    ratio $((${C[$1:$2:$3:11]} - ${C[$1:$2:$3:1]})) $((10 * $4 * $5))
+}
+per_call() { # target workload n -> instructions per call (3 passes − 1 pass)
+    ratio $((${C[$1:release:$2:3]} - ${C[$1:release:$2:1]})) $((2 * $3))
+}
+per_iter() { # target workload -> instructions per EM iteration (11 − 1 em_steps)
+    echo $(((${C[$1:release:$2:11]} - ${C[$1:release:$2:1]}) / 10))
+}
+per_fit() { # target -> instructions of one whole fit from random_points
+    echo $((${C[$1:release:fit2:1]} - ${C[$1:release:fit2:0]}))
+}
+
+# ---------------------------------------------------------------------------
+# Flash
+log "==> flash"
+declare -A F
+STRICT_NOTE=""
+for p in release release-mixed release-s; do
+    for t in "$V7EM" "$V6M"; do
+        if FEATURES='' build "$p" "$t" np_empty np_fit np_full 2>/dev/null; then
+            F[$t:$p:mark]=""
+        else
+            # A panic path survives at this profile (see nopanic.sh): measure
+            # the build whose panic handler links (it exits with status 1).
+            FEATURES="--features panic-loop" build "$p" "$t" np_empty np_fit np_full
+            F[$t:$p:mark]="†"
+            STRICT_NOTE=1
+        fi
+        for b in np_empty np_fit np_full; do
+            F[$t:$p:$b]=$(flash "$(elf "$p" "$t" "$b")")
+        done
+    done
+done
+
+# ---------------------------------------------------------------------------
+# Stack and RAM
+log "==> stack"
+build release "$V7EM" stack
+build release "$V7M" stack
+build release "$V6M" stack
+build release-s "$V7EM" stack
+build release-s "$V6M" stack
+declare -A S
+stack_run() { # profile target D -> "key value" lines, prefixed
+    local out
+    # shellcheck disable=SC2046
+    if ! out=$(timeout "$TIMEOUT" qemu-system-arm $(qemu_args "$2") -nographic \
+        -semihosting-config "$(semihosting stack "$3")" -kernel "$(elf "$1" "$2" stack)" 2>/dev/null); then
+        log "FAILED: stack $3 on $2 ($1)"
+        return 1
+    fi
+    while read -r key name value; do
+        [[ -n $value ]] && S[$1:$2:$key $name]=$value
+    done < <(tr -d '\r' <<<"$out")
+}
+stack_run release "$V7EM" 2
+stack_run release "$V7EM" 4
+stack_run release "$V7M" 2
+stack_run release "$V7M" 4
+stack_run release "$V6M" 2
+stack_run release-s "$V7EM" 2
+stack_run release-s "$V6M" 2
+# (D = 4, K = 4 is not run on the micro:bit: its 16 KB cannot hold the
+# 4.8 KB of data, this harness's frames and a 6 KB fit.)
+
+st() { echo "${S[$1:$2:stack $3]:-n/a}"; }
+
+# ---------------------------------------------------------------------------
+# Tables
+cat <<EOF
+
+### Flash (\`.text\` + \`.rodata\`, bytes; \`arm-none-eabi-size -A\`)
+
+Minimal binaries without formatting code (tests/embedded/firmware/src/bin/np_*.rs):
+\`np_empty\` is the cortex-m-rt skeleton (start-up, HardFault handler,
+semihosting exit); \`np_fit\` adds \`init::random_points\` + \`fit\` +
+\`predict\`/\`log_prob\`/\`responsibilities\` at D = 2, K = 3, f32;
+\`np_full\` adds \`Gmm::new\` and \`Gmm::sample\` (the sampler). The
+vector table (1 KiB on the M4F board, 192 B on the M0) is not counted.
+
+| profile | target | empty (baseline) | fit + inference | − baseline | fit + inference + sampling | − baseline |
+|---|---|---:|---:|---:|---:|---:|
+EOF
+for p in release release-mixed release-s; do
+    # shellcheck disable=SC2016 # the backquotes are Markdown
+    case $p in
+    release) pn='`release`: opt-level 3 everywhere' ;;
+    release-mixed) pn='`release-mixed`: firmware "s", gaussmix/nalgebra/libm 3' ;;
+    release-s) pn='`release-s`: opt-level "s" everywhere' ;;
+    esac
+    for t in "$V7EM" "$V6M"; do
+        e=${F[$t:$p:np_empty]} f=${F[$t:$p:np_fit]} u=${F[$t:$p:np_full]} m=${F[$t:$p:mark]}
+        echo "| $pn | $t | $e | $f$m | $((f - e)) | $u$m | $((u - e)) |"
+    done
+done
+if [[ -n $STRICT_NOTE ]]; then
+    echo
+    echo "† does not link with the undefined-symbol panic handler at this profile (a panic"
+    echo "path survives; see nopanic.sh); measured with \`--features panic-loop\`."
+fi
+
+cat <<EOF
+
+### Peak stack (bytes, stack painting, below the caller's stack pointer)
+
+| call | M4F \`release\` | M4F \`release-s\` | M3 \`release\` | M0 \`release\` | M0 \`release-s\` |
+|---|---:|---:|---:|---:|---:|
+EOF
+for call in 'fit' 'em_step' 'init::random_points' 'Gmm::new' 'Gmm::sample' 'Gmm::log_prob' \
+    'Gmm::responsibilities' 'Gmm::predict'; do
+    echo "| \`$call\` D=2,K=3 | $(st release "$V7EM" "$call<2,3>") | $(st release-s "$V7EM" "$call<2,3>") | $(st release "$V7M" "$call<2,3>") | $(st release "$V6M" "$call<2,3>") | $(st release-s "$V6M" "$call<2,3>") |"
+done
+for call in 'fit' 'em_step' 'init::random_points' 'Gmm::new' 'Gmm::sample' 'Gmm::log_prob'; do
+    echo "| \`$call\` D=4,K=4 | $(st release "$V7EM" "$call<4,4>") | – | $(st release "$V7M" "$call<4,4>") | – | – |"
+done
+echo
+echo "Fits: ${S[release:$V7EM:iterations fit<2,3>]:-?} iterations at D=2,K=3 (N=$N2), ${S[release:$V7EM:iterations fit<4,4>]:-?} at D=4,K=4 (N=$N4)."
+
+sz() { echo "${S[release:$V7EM:size $1]:-n/a}"; }
+cat <<EOF
+
+### RAM of the types (bytes, \`core::mem::size_of\` on thumbv7em)
+
+| type | D=2, K=3 | D=4, K=4 |
+|---|---:|---:|
+| \`Gmm<f32, D, K>\` | $(sz 'Gmm<f32,2,3>') | $(sz 'Gmm<f32,4,4>') |
+| \`SufficientStats<f32, D, K>\` | $(sz 'SufficientStats<f32,2,3>') | $(sz 'SufficientStats<f32,4,4>') |
+| \`FitReport<f32, D, K>\` | $(sz 'FitReport<f32,2,3>') | $(sz 'FitReport<f32,4,4>') |
+| data, N points of \`[f32; D]\` | $((8 * N2)) (N=$N2) | $((16 * N4)) (N=$N4) |
+
+### Instructions (exact, QEMU TCG plugin; every run made twice, all ${#C[@]} pairs identical)
+
+Per point·component·EM iteration = (count with 11 \`em_step\`s − count with 1) / (10·N·K),
+from the true parameters on the same data. Per call = (3 passes − 1 pass) / (2·N).
+
+| figure | Cortex-M4F | Cortex-M0 |
+|---|---:|---:|
+| EM, per point·component·iteration, D=2,K=3 (\`release\`) | $(per_pki "$V7EM" release em2 "$N2" 3) | $(per_pki "$V6M" release em2 "$N2" 3) |
+| EM, per point·component·iteration, D=2,K=3 (\`release-mixed\`) | $(per_pki "$V7EM" release-mixed em2 "$N2" 3) | $(per_pki "$V6M" release-mixed em2 "$N2" 3) |
+| EM, per point·component·iteration, D=2,K=3 (\`release-s\`) | $(per_pki "$V7EM" release-s em2 "$N2" 3) | $(per_pki "$V6M" release-s em2 "$N2" 3) |
+| EM, per point·component·iteration, D=4,K=4 (\`release\`) | $(per_pki "$V7EM" release em4 "$N4" 4) | $(per_pki "$V6M" release em4 "$N4" 4) |
+| one EM iteration, D=2,K=3, N=$N2 | $(per_iter "$V7EM" em2) | $(per_iter "$V6M" em2) |
+| one EM iteration, D=4,K=4, N=$N4 | $(per_iter "$V7EM" em4) | $(per_iter "$V6M" em4) |
+| \`log_prob\` per call, D=2,K=3 | $(per_call "$V7EM" lp2 "$N2") | $(per_call "$V6M" lp2 "$N2") |
+| \`responsibilities\` per call, D=2,K=3 | $(per_call "$V7EM" resp2 "$N2") | $(per_call "$V6M" resp2 "$N2") |
+| \`predict\` per call, D=2,K=3 | $(per_call "$V7EM" pred2 "$N2") | $(per_call "$V6M" pred2 "$N2") |
+| \`sample\` per call, D=2,K=3 (incl. PCG32) | $(per_call "$V7EM" sample2 "$N2") | $(per_call "$V6M" sample2 "$N2") |
+| \`log_prob\` per call, D=4,K=4 | $(per_call "$V7EM" lp4 "$N4") | $(per_call "$V6M" lp4 "$N4") |
+| \`sample\` per call, D=4,K=4 (incl. PCG32) | $(per_call "$V7EM" sample4 "$N4") | $(per_call "$V6M" sample4 "$N4") |
+| whole fit from \`random_points\`, D=2,K=3, N=$N2 ($(
+    printf '%s' "${S[release:$V7EM:iterations fit<2,3>]:-?}"
+) iterations) | $(per_fit "$V7EM") | $(per_fit "$V6M") |
+
+Raw counts (\`release\`, workload:repeats = instructions):
+
+EOF
+for t in "$V7EM" "$V6M"; do
+    printf -- '- %s:' "$t"
+    for k in $(printf '%s\n' "${!C[@]}" | grep "^$t:release:" | sort -t: -k3,3 -k4,4n); do
+        printf ' %s=%s' "${k#"$t":release:}" "${C[$k]}"
+    done
+    echo
+done

@@ -1,0 +1,160 @@
+//! Workloads for the instruction counts (run under QEMU with
+//! tests/embedded/qemu-plugin/insn_count.so). The semihosting command line
+//! names the workload and a repeat count `R`:
+//!
+//! ```text
+//! qemu-system-arm ... -semihosting-config enable=on,target=native,arg=insn,arg=em2,arg=11
+//! ```
+//!
+//! Every workload first draws its data with gaussmix's sampler (N2 = 600
+//! points at D = 2, K = 3; N4 = 400 at D = 4, K = 4; seed `SEED`), then:
+//!
+//! | workload      | work after drawing the data                                   |
+//! |---------------|---------------------------------------------------------------|
+//! | `em2`/`em4`   | `R` × `em_step` (E pass + M-step), starting from the truth    |
+//! | `fit2`/`fit4` | `R` × (`init::random_points` + `fit`, default options)        |
+//! | `lp2`/`lp4`   | `R` passes of `log_prob` over the data                        |
+//! | `resp2`/`resp4` | `R` passes of `responsibilities`                            |
+//! | `pred2`/`pred4` | `R` passes of `predict`                                     |
+//! | `sample2`/`sample4` | `R · N` further `Gmm::sample` draws                     |
+//!
+//! The difference of the counts of one workload at two values of `R`
+//! removes the start-up and the drawing of the data. Nothing is printed
+//! (formatting would add instructions that depend on the values); results
+//! go through `black_box`. Exit status 0, or 1 if a call fails or the
+//! command line is bad.
+#![no_std]
+#![no_main]
+
+use core::hint::black_box;
+
+use gaussmix::{em_step, Gmm};
+use gaussmix_firmware::{self as firmware, draw, Pcg32, N2, N4};
+use panic_semihosting as _;
+
+firmware::hardfault_exits!();
+
+#[derive(Clone, Copy)]
+enum Work {
+    Em,
+    Fit,
+    LogProb,
+    Resp,
+    Predict,
+    Sample,
+}
+
+#[cortex_m_rt::entry]
+fn main() -> ! {
+    firmware::guard_arm();
+    let mut line = [0u8; 96];
+    let line = firmware::cmdline(&mut line);
+    let name = firmware::word(line, 1).unwrap_or(b"");
+    let Some(reps) = firmware::number(firmware::word(line, 2)) else {
+        firmware::exit(false)
+    };
+    let reps = reps as usize;
+    let (work, d) = match name {
+        b"em2" => (Work::Em, 2),
+        b"em4" => (Work::Em, 4),
+        b"fit2" => (Work::Fit, 2),
+        b"fit4" => (Work::Fit, 4),
+        b"lp2" => (Work::LogProb, 2),
+        b"lp4" => (Work::LogProb, 4),
+        b"resp2" => (Work::Resp, 2),
+        b"resp4" => (Work::Resp, 4),
+        b"pred2" => (Work::Predict, 2),
+        b"pred4" => (Work::Predict, 4),
+        b"sample2" => (Work::Sample, 2),
+        b"sample4" => (Work::Sample, 4),
+        _ => firmware::exit(false),
+    };
+    let ok = if d == 2 {
+        // SAFETY: the only reference to the buffer, taken once.
+        let data = unsafe { firmware::data_buffer::<2>(N2) };
+        firmware::truth_d2k3().is_ok_and(|truth| run(&truth, data, work, reps))
+    } else {
+        // SAFETY: the only reference to the buffer, taken once.
+        let data = unsafe { firmware::data_buffer::<4>(N4) };
+        firmware::truth_d4k4().is_ok_and(|truth| run(&truth, data, work, reps))
+    };
+    firmware::exit(ok)
+}
+
+fn run<const D: usize, const K: usize>(
+    truth: &Gmm<f32, D, K>,
+    data: &mut [[f32; D]],
+    work: Work,
+    reps: usize,
+) -> bool {
+    let mut rng = Pcg32::new(firmware::SEED);
+    draw(truth, &mut rng, data);
+    let data: &[[f32; D]] = data;
+    match work {
+        Work::Em => {
+            let mut model = *truth;
+            for _ in 0..reps {
+                match em_step(data, &model, 1e-6) {
+                    Ok((next, ll)) => {
+                        black_box(ll);
+                        model = next;
+                    }
+                    Err(_) => return false,
+                }
+            }
+            black_box(&model);
+        }
+        Work::Fit => {
+            for _ in 0..reps {
+                match firmware::fit_from_random_points::<D, K>(data, &mut rng) {
+                    Ok(r) => {
+                        black_box(&r);
+                    }
+                    Err(_) => return false,
+                }
+            }
+        }
+        Work::LogProb => {
+            for _ in 0..reps {
+                for x in data {
+                    match truth.log_prob(black_box(x)) {
+                        Ok(v) => {
+                            black_box(v);
+                        }
+                        Err(_) => return false,
+                    }
+                }
+            }
+        }
+        Work::Resp => {
+            for _ in 0..reps {
+                for x in data {
+                    match truth.responsibilities(black_box(x)) {
+                        Ok(v) => {
+                            black_box(v);
+                        }
+                        Err(_) => return false,
+                    }
+                }
+            }
+        }
+        Work::Predict => {
+            for _ in 0..reps {
+                for x in data {
+                    match truth.predict(black_box(x)) {
+                        Ok(v) => {
+                            black_box(v);
+                        }
+                        Err(_) => return false,
+                    }
+                }
+            }
+        }
+        Work::Sample => {
+            for _ in 0..reps * data.len() {
+                black_box(truth.sample(&mut rng));
+            }
+        }
+    }
+    true
+}

@@ -1,0 +1,491 @@
+//! What the firmware binaries share: a small `rand_core` 0.10 generator, the
+//! known mixtures data are drawn from, the nearest-mean comparison of a fit
+//! with the truth, the semihosting command line, and stack painting.
+//!
+//! Everything here is panic-free (no `unwrap`, no slice indexing that can
+//! fail, no formatting), because the `np_*` binaries link it with a panic
+//! handler that does not link.
+
+#![no_std]
+// `!(a <= b)` is deliberate: unlike `a > b` it is also true for NaN.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
+use core::convert::Infallible;
+use core::ops::ControlFlow;
+
+use gaussmix::nalgebra::{SMatrix, SVector};
+use gaussmix::{fit, init, Error, FitOptions, FitReport, Gmm};
+
+pub use cortex_m_semihosting::debug;
+
+// ---------------------------------------------------------------------------
+// Random numbers
+
+/// PCG32 (XSH-RR, O'Neill 2014): 64-bit state, 32-bit output, one 64-bit
+/// multiply per draw. Enough for drawing test data and initial means; not
+/// for cryptography.
+pub struct Pcg32 {
+    state: u64,
+    inc: u64,
+}
+
+impl Pcg32 {
+    const MULTIPLIER: u64 = 6_364_136_223_846_793_005;
+
+    /// The generator for `seed` on the default stream.
+    pub const fn new(seed: u64) -> Self {
+        let inc = 1_442_695_040_888_963_407;
+        let mut rng = Self { state: 0, inc };
+        rng.state = rng.state.wrapping_mul(Self::MULTIPLIER).wrapping_add(inc);
+        rng.state = rng.state.wrapping_add(seed);
+        rng.state = rng.state.wrapping_mul(Self::MULTIPLIER).wrapping_add(inc);
+        rng
+    }
+
+    #[inline]
+    fn step(&mut self) -> u32 {
+        let old = self.state;
+        self.state = old.wrapping_mul(Self::MULTIPLIER).wrapping_add(self.inc);
+        let xorshifted = (((old >> 18) ^ old) >> 27) as u32;
+        let rot = (old >> 59) as u32;
+        xorshifted.rotate_right(rot)
+    }
+}
+
+impl gaussmix::rand_core::TryRng for Pcg32 {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        Ok(self.step())
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        let lo = u64::from(self.step());
+        let hi = u64::from(self.step());
+        Ok(hi << 32 | lo)
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        for chunk in dst.chunks_mut(4) {
+            for (d, s) in chunk.iter_mut().zip(self.step().to_le_bytes()) {
+                *d = s;
+            }
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The known mixtures
+
+/// Points drawn for the D = 2, K = 3 runs (600 × 8 bytes = 4.8 KB of RAM).
+pub const N2: usize = 600;
+/// Points drawn for the D = 4, K = 4 runs (300 × 16 bytes = 4.8 KB).
+pub const N4: usize = 300;
+
+/// The RNG seed of the end-to-end test: with it, `init::random_points`
+/// puts one initial mean in each true cluster's basin and the fit recovers
+/// all three (see tests/embedded/README.md for how many seeds do).
+pub const SEED: u64 = 2024;
+
+/// The 2-D, 3-component mixture the data are drawn from.
+pub fn truth_d2k3() -> Result<Gmm<f32, 2, 3>, Error> {
+    Gmm::new(
+        [0.2, 0.5, 0.3],
+        [
+            SVector::<f32, 2>::new(1.5, 6.0),
+            SVector::<f32, 2>::new(7.9, 4.3),
+            SVector::<f32, 2>::new(15.3, 5.4),
+        ],
+        [
+            SMatrix::<f32, 2, 2>::new(1.0, 0.4, 0.4, 0.8),
+            SMatrix::<f32, 2, 2>::new(1.3, -0.5, -0.5, 0.9),
+            SMatrix::<f32, 2, 2>::new(0.8, 0.3, 0.3, 1.1),
+        ],
+    )
+}
+
+/// A 4-D, 4-component mixture for the D = 4, K = 4 figures.
+pub fn truth_d4k4() -> Result<Gmm<f32, 4, 4>, Error> {
+    let cov = |a: f32, b: f32, c: f32, d: f32, r: f32| {
+        SMatrix::<f32, 4, 4>::new(
+            a, r, 0.0, 0.0, //
+            r, b, 0.0, r, //
+            0.0, 0.0, c, 0.0, //
+            0.0, r, 0.0, d,
+        )
+    };
+    Gmm::new(
+        [0.25, 0.3, 0.2, 0.25],
+        [
+            SVector::<f32, 4>::new(0.0, 0.0, 0.0, 0.0),
+            SVector::<f32, 4>::new(6.0, 1.0, -1.0, 2.0),
+            SVector::<f32, 4>::new(-1.0, 6.0, 2.0, -2.0),
+            SVector::<f32, 4>::new(2.0, -2.0, 6.0, 5.0),
+        ],
+        [
+            cov(1.0, 0.8, 1.2, 0.9, 0.3),
+            cov(0.7, 1.1, 0.9, 1.0, -0.2),
+            cov(1.2, 0.9, 0.8, 1.1, 0.25),
+            cov(0.9, 1.0, 1.0, 0.8, 0.1),
+        ],
+    )
+}
+
+/// Fills `out` with draws from `model` (gaussmix's sampler).
+pub fn draw<const D: usize, const K: usize>(
+    model: &Gmm<f32, D, K>,
+    rng: &mut Pcg32,
+    out: &mut [[f32; D]],
+) {
+    for x in out.iter_mut() {
+        *x = model.sample(rng).into();
+    }
+}
+
+/// The end-to-end fit: the notebook's initialisation (`K` random data
+/// points as means, the data covariance, equal weights) and `fit` with
+/// default options (tol 1e-3 on the mean log-likelihood, reg_covar 1e-6)
+/// and at most 200 iterations.
+pub fn fit_from_random_points<const D: usize, const K: usize>(
+    data: &[[f32; D]],
+    rng: &mut Pcg32,
+) -> Result<FitReport<f32, D, K>, Error> {
+    let start = init::random_points::<f32, D, K, _, _>(data, rng)?;
+    let options = FitOptions::default().with_max_iter(200);
+    fit(data, start, &options, |_| ControlFlow::Continue(()))
+}
+
+// ---------------------------------------------------------------------------
+// Comparing a fit with the truth
+
+/// How far a fitted mixture is from the truth, components matched by
+/// nearest mean.
+#[derive(Clone, Copy, Debug)]
+pub struct Comparison<const K: usize> {
+    /// For each true component, the index of the fitted component whose
+    /// mean is nearest to it.
+    pub matched: [usize; K],
+    /// `true` if `matched` is a permutation (every fitted component is the
+    /// nearest to exactly one true component).
+    pub one_to_one: bool,
+    /// The largest `|ŵ − w|` over matched pairs.
+    pub max_weight_error: f32,
+    /// The largest Euclidean distance `‖μ̂ − μ‖` over matched pairs.
+    pub max_mean_error: f32,
+}
+
+impl<const K: usize> Comparison<K> {
+    /// `true` if the match is one-to-one and both errors are within the
+    /// tolerances.
+    pub fn within(&self, weight_tol: f32, mean_tol: f32) -> bool {
+        self.one_to_one && self.max_weight_error <= weight_tol && self.max_mean_error <= mean_tol
+    }
+}
+
+/// Matches each true component with the fitted one of nearest mean.
+pub fn compare<const D: usize, const K: usize>(
+    fitted: &Gmm<f32, D, K>,
+    truth: &Gmm<f32, D, K>,
+) -> Comparison<K> {
+    let fitted_means = fitted.means();
+    let mut matched = [0usize; K];
+    let mut taken = [false; K];
+    let mut one_to_one = true;
+    let mut max_weight_error = 0.0f32;
+    let mut max_mean_error_sq = 0.0f32;
+    for ((slot, true_mean), &true_weight) in matched
+        .iter_mut()
+        .zip(truth.means().iter())
+        .zip(truth.weights().iter())
+    {
+        let mut best = (0usize, f32::INFINITY, 0.0f32);
+        for (j, (m, &w)) in fitted_means.iter().zip(fitted.weights().iter()).enumerate() {
+            let d2 = (m - true_mean).norm_squared();
+            if d2 < best.1 {
+                best = (j, d2, w);
+            }
+        }
+        *slot = best.0;
+        match taken.get_mut(best.0) {
+            Some(t) if !*t => *t = true,
+            _ => one_to_one = false,
+        }
+        max_weight_error = max_weight_error.max((best.2 - true_weight).abs());
+        max_mean_error_sq = max_mean_error_sq.max(best.1);
+    }
+    Comparison {
+        matched,
+        one_to_one,
+        max_weight_error,
+        max_mean_error: libm::sqrtf(max_mean_error_sq),
+    }
+}
+
+/// Inference checks on a fitted model: at each true mean, `predict` names
+/// the matched component, the responsibilities sum to 1 within 1e-5 and
+/// `log_prob` is finite and higher there than at a point far from all
+/// components.
+pub fn inference_agrees<const D: usize, const K: usize>(
+    fitted: &Gmm<f32, D, K>,
+    truth: &Gmm<f32, D, K>,
+    matched: &[usize; K],
+) -> bool {
+    let far = [40.0f32; D];
+    let Ok(far_lp) = fitted.log_prob(&far) else {
+        return false;
+    };
+    for (mean, &j) in truth.means().iter().zip(matched.iter()) {
+        let x: [f32; D] = (*mean).into();
+        let (Ok(k), Ok(r), Ok(lp)) = (
+            fitted.predict(&x),
+            fitted.responsibilities(&x),
+            fitted.log_prob(&x),
+        ) else {
+            return false;
+        };
+        if k != j || !((r.sum() - 1.0).abs() <= 1e-5) || !lp.is_finite() || !(lp > far_lp) {
+            return false;
+        }
+    }
+    true
+}
+
+// ---------------------------------------------------------------------------
+// Semihosting
+
+/// Ends the QEMU session with status 0 if `ok` and the stack guard is
+/// intact (see [`guard_arm`]), 1 otherwise.
+pub fn exit(ok: bool) -> ! {
+    debug::exit(if ok && guard_intact() {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
+    #[allow(clippy::empty_loop)]
+    loop {}
+}
+
+/// Reads the semihosting command line (QEMU:
+/// `-semihosting-config enable=on,arg=prog,arg=a,arg=b` gives "prog a b")
+/// into `buf`; returns the filled prefix (empty if there is none).
+pub fn cmdline(buf: &mut [u8; 96]) -> &[u8] {
+    // SYS_GET_CMDLINE takes a block {buffer, length}.
+    let block = [buf.as_mut_ptr() as usize, buf.len() - 1];
+    // SAFETY: the host writes at most `length` bytes plus a NUL into `buf`.
+    let status =
+        unsafe { cortex_m_semihosting::syscall(cortex_m_semihosting::nr::GET_CMDLINE, &block) };
+    if status != 0 {
+        return &[];
+    }
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    buf.get(..len).unwrap_or(&[])
+}
+
+/// The `i`-th space-separated word of a command line (0 is the program).
+pub fn word(line: &[u8], i: usize) -> Option<&[u8]> {
+    line.split(|&b| b == b' ').filter(|w| !w.is_empty()).nth(i)
+}
+
+/// A word as a decimal number.
+pub fn number(word: Option<&[u8]>) -> Option<u64> {
+    let w = word?;
+    if w.is_empty() || w.len() > 19 {
+        return None;
+    }
+    let mut n = 0u64;
+    for &b in w {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u64::from(b - b'0');
+    }
+    Some(n)
+}
+
+// ---------------------------------------------------------------------------
+// Stack painting
+
+extern "C" {
+    // Lowest address the stack may grow to (end of .bss/.uninit), from
+    // cortex-m-rt's link.x.
+    static mut _stack_end: u32;
+    // Initial stack pointer (top of RAM), ditto.
+    static mut _stack_start: u32;
+}
+
+const PAINT: u32 = 0xC0FF_EE11;
+/// Bytes below the caller's stack pointer left unpainted for `paint`'s own
+/// (leaf, register-only) frame.
+const MARGIN: usize = 32;
+
+/// Fills `[bottom, top)` with the pattern. A leaf that needs no stack of its
+/// own beyond saved registers, which lie above `top`.
+#[inline(never)]
+fn paint(bottom: usize, top: usize) {
+    let mut p = bottom;
+    while p < top {
+        // SAFETY: [bottom, top) is unused stack below every live frame.
+        unsafe { core::ptr::write_volatile(p as *mut u32, PAINT) };
+        p += 4;
+    }
+}
+
+/// Lowest address in `[bottom, top)` whose word is no longer the pattern.
+#[inline(never)]
+fn lowest_touched(bottom: usize, top: usize) -> usize {
+    let mut p = bottom;
+    while p < top {
+        // SAFETY: reading stack memory below the live frames.
+        if unsafe { core::ptr::read_volatile(p as *const u32) } != PAINT {
+            return p;
+        }
+        p += 4;
+    }
+    top
+}
+
+/// Runs `f` and returns its result with the peak stack it used: bytes from
+/// the stack pointer at the call down to the lowest word `f` (with
+/// everything it called) wrote. Exact to 4 bytes as long as `f` uses more
+/// than `MARGIN` (32) bytes; interrupts must not run meanwhile.
+#[inline(never)]
+pub fn peak_stack<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    let sp = cortex_m::register::msp::read() as usize;
+    let bottom = core::ptr::addr_of!(_stack_end) as usize;
+    // Painting stops MARGIN below our SP: `paint`'s frame goes there.
+    let top = sp - MARGIN;
+    paint(bottom, top);
+    let r = call(f);
+    let low = lowest_touched(bottom, top);
+    (r, sp - low)
+}
+
+/// A frame boundary the optimiser cannot remove: whatever `f` inlines
+/// lands in this function's frame, below the measuring caller's SP.
+#[inline(never)]
+fn call<R>(f: impl FnOnce() -> R) -> R {
+    core::hint::black_box(f)()
+}
+
+/// Bytes at the bottom of the stack region watched by the guard.
+const GUARD: usize = 64;
+
+/// Arms the stack-overflow guard: paints the lowest `GUARD` (64) bytes of
+/// the stack region, right above `.bss`. cortex-m-rt's stack grows down into
+/// `.bss` without a fault; a firmware that overflowed would silently
+/// compute on clobbered statics, so [`exit`] reports failure if the guard
+/// was touched. Call first thing in `main`.
+#[inline(never)]
+pub fn guard_arm() {
+    let bottom = core::ptr::addr_of!(_stack_end) as usize;
+    paint(bottom, bottom + GUARD);
+}
+
+/// `true` if the guard words still hold the pattern.
+#[inline(never)]
+pub fn guard_intact() -> bool {
+    let bottom = core::ptr::addr_of!(_stack_end) as usize;
+    lowest_touched(bottom, bottom + GUARD) == bottom + GUARD
+}
+
+/// Total RAM set aside for the stack: `_stack_start − _stack_end`.
+pub fn stack_capacity() -> usize {
+    core::ptr::addr_of!(_stack_start) as usize - core::ptr::addr_of!(_stack_end) as usize
+}
+
+/// Defines a HardFault handler that ends the QEMU session with status 1
+/// (without it a fault spins forever).
+#[macro_export]
+macro_rules! hardfault_exits {
+    () => {
+        #[cortex_m_rt::exception]
+        unsafe fn HardFault(_frame: &cortex_m_rt::ExceptionFrame) -> ! {
+            $crate::exit(false)
+        }
+    };
+}
+
+/// Defines the panic handler of the no-panic binaries: it calls a function
+/// that nothing defines, so the binary links only if the optimiser removed
+/// every panic path. With the crate feature `panic-loop` it ends the QEMU
+/// session with status 1 instead (links always), for finding the paths in
+/// the disassembly.
+#[macro_export]
+macro_rules! no_panic_handler {
+    () => {
+        #[cfg(not(feature = "panic-loop"))]
+        #[panic_handler]
+        fn panic(_: &core::panic::PanicInfo) -> ! {
+            extern "C" {
+                fn gaussmix_firmware_a_panic_path_survived_optimisation() -> !;
+            }
+            // SAFETY: never called in a binary that links.
+            unsafe { gaussmix_firmware_a_panic_path_survived_optimisation() }
+        }
+        #[cfg(feature = "panic-loop")]
+        #[panic_handler]
+        fn panic(_: &core::panic::PanicInfo) -> ! {
+            $crate::exit(false)
+        }
+    };
+}
+
+/// The point-wise inference calls on each of `points`, folded into a
+/// checksum (so none is optimised away) and the list of predicted
+/// components. `None` if a call fails.
+pub fn infer_all<const D: usize, const K: usize>(
+    model: &Gmm<f32, D, K>,
+    points: &[SVector<f32, D>; K],
+) -> Option<(f32, [usize; K])> {
+    let mut checksum = 0.0f32;
+    let mut predicted = [0usize; K];
+    for (p, x) in predicted.iter_mut().zip(points.iter()) {
+        *p = model.predict(x).ok()?;
+        checksum += model.log_prob(x).ok()? + model.responsibilities(x).ok()?.sum();
+    }
+    Some((checksum, predicted))
+}
+
+/// `true` if no two entries are equal.
+pub fn all_distinct<const K: usize>(v: &[usize; K]) -> bool {
+    v.iter()
+        .enumerate()
+        .all(|(i, a)| v.iter().skip(i + 1).all(|b| a != b))
+}
+
+/// A uniform variate in `[-0.8, 0.8)` from the top 24 bits of one draw: the
+/// sampler-free data of `np_fit`.
+pub fn spread(rng: &mut Pcg32) -> f32 {
+    (rng.step() >> 8) as f32 * (1.6 / 16_777_216.0) - 0.8
+}
+
+/// f32 words of the data buffer the `stack` and `insn` binaries share
+/// between the D = 2 and D = 4 runs: `max(2·N2, 4·N4)` = 1200 (4.8 KB),
+/// so either fits beside the stack a D = 4, K = 4 `em_step` needs in the
+/// micro:bit's 16 KB.
+pub const BUFFER_WORDS: usize = 1200;
+
+static mut BUFFER: [f32; BUFFER_WORDS] = [0.0; BUFFER_WORDS];
+
+/// The shared data buffer as `n` points of dimension `D` (fewer if it
+/// cannot hold `n`).
+///
+/// # Safety
+///
+/// No other reference to the buffer may be alive: call it once per run, or
+/// drop the previous slice first.
+pub unsafe fn data_buffer<const D: usize>(n: usize) -> &'static mut [[f32; D]] {
+    let len = n.min(BUFFER_WORDS / D);
+    // SAFETY: [f32; D] has the alignment of f32 and size 4·D, `len` points
+    // fit in the buffer, and the caller guarantees exclusivity.
+    unsafe {
+        core::slice::from_raw_parts_mut(core::ptr::addr_of_mut!(BUFFER).cast::<[f32; D]>(), len)
+    }
+}
+
+/// Bytes of stack in use at the caller: `_stack_start − SP`.
+#[inline(always)]
+pub fn stack_depth() -> usize {
+    core::ptr::addr_of!(_stack_start) as usize - cortex_m::register::msp::read() as usize
+}
