@@ -11,11 +11,12 @@
 //! * **standard normal**: the Box–Muller transform of two uniforms,
 //!   `u₁ ← 1 − uniform` (in `(0, 1]`, so its logarithm is finite) and
 //!   `u₂ ← uniform`: `√(−2 ln u₁) · (cos 2πu₂, sin 2πu₂)` is a pair of
-//!   independent standard normals. Box–Muller needs a fixed number of RNG
+//!   independent standard normals (the sine and cosine in `f32` computed in
+//!   `f32`, see `math::sin_cos_turn`). Box–Muller needs a fixed number of RNG
 //!   calls (no rejection loop), so its time is bounded, which real-time
 //!   callers need. The uniform's resolution bounds the tails: `|z|` never
 //!   exceeds 5.8 for `f32` (probability of exceeding it under a true normal:
-//!   7e-9) or 8.6 for `f64`.
+//!   8e-9) or 8.6 for `f64`.
 //! * **a component** of a mixture: one uniform `u`, the first component whose
 //!   cumulative weight exceeds `u` (components of weight 0 are never chosen).
 
@@ -37,7 +38,7 @@ pub fn standard_normal_pair<T: Real, R: Rng + ?Sized>(rng: &mut R) -> (T, T) {
     let u1 = T::one() - uniform::<T, R>(rng);
     let u2 = uniform::<T, R>(rng);
     let radius = math::sqrt(math::lit::<T>(-2.0) * math::ln(u1));
-    let (s, c) = math::sin_cos(T::two_pi() * u2);
+    let (s, c) = math::sin_cos_turn(u2);
     (radius * c, radius * s)
 }
 
