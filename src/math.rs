@@ -64,14 +64,14 @@ pub(crate) mod sealed {
             let k = (self * core::f32::consts::LOG2_E - 0.5) as i32;
             let kf = k as f32;
             let r = (self - kf * LN2_HI) - kf * LN2_LO;
-            // eʳ for |r| ≤ ln2/2 by its Taylor polynomial of degree 7
-            // (truncation error ≤ 0.347⁸/8! = 5e-9, below ε/20).
+            // eʳ for |r| ≤ ln2/2 by a degree-6 polynomial fitted for least
+            // maximum relative error (approximation error 1.9e-9 = ε/60;
+            // one multiply-add less than the Taylor polynomial needs).
             let p = 1.0
                 + r * (1.0
-                    + r * (1.0 / 2.0
-                        + r * (1.0 / 6.0
-                            + r * (1.0 / 24.0
-                                + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+                    + r * (0.499_999_9
+                        + r * (0.166_664_2
+                            + r * (0.041_668_225 + r * (0.008_374_816 + r * 0.001_383_684_1)))));
             // 2^k as bits: k + 127 ∈ [54, 127], a normal exponent.
             p * f32::from_bits((k + 127).cast_unsigned() << 23)
         }
@@ -215,11 +215,12 @@ use sealed::Sealed;
 /// as 0 and never reach here).
 ///
 /// Method: `k = round(x/ln 2)`, `r = x − k ln 2` with `ln 2` split in two
-/// (Cody–Waite) so `r` is exact to rounding, `eʳ` by its Taylor polynomial
-/// (degree 7 for `f32`, 13 for `f64`; truncation error below `ε/20`), and
+/// (Cody–Waite) so `r` is exact to rounding, `eʳ` by a polynomial (for
+/// `f32` of degree 6, fitted for least maximum relative error, 1.9e-9; for
+/// `f64` the Taylor polynomial of degree 13, truncation 4e-18), and
 /// `2ᵏ` built from its bits: no special cases, no table, no division.
 /// Relative error over the whole range, on a grid of 2 000 001 points:
-/// at most 0.83 ε for `f32` (against the exact value) and 1.0 ε for `f64`
+/// at most 0.93 ε for `f32` (against the exact value) and 1.0 ε for `f64`
 /// (against libm).
 #[inline]
 pub(crate) fn exp_nonpositive<T: Real>(x: T) -> T {
