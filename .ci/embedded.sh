@@ -105,7 +105,8 @@ cargo +nightly build -Zbuild-std=core --target thumbv7em-none-eabihf --release \
     --target-dir "$LIB_TARGET_DIR/build-std"
 
 step "no panic path (tests/embedded/nopanic.sh)"
-bash tests/embedded/nopanic.sh
+# Strict: every profile (opt-level 3, "s", and mixed) must link.
+NOPANIC_STRICT=1 bash tests/embedded/nopanic.sh
 
 step "figures (tests/embedded/figures.sh)"
 bash tests/embedded/figures.sh

@@ -125,10 +125,14 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
     /// normalised (the M-step's), computing the E-step's constants.
     pub(crate) fn from_trusted(weights: SVector<T, K>, components: [Gaussian<T, D>; K]) -> Self {
         let mut log_coeffs = SVector::<T, K>::zeros();
-        for (k, (l, &w)) in log_coeffs.iter_mut().zip(weights.iter()).enumerate() {
+        for ((l, &w), c) in log_coeffs
+            .iter_mut()
+            .zip(weights.iter())
+            .zip(components.iter())
+        {
             // ln 0 = −∞: a component of weight 0 never takes responsibility.
             *l = if w > T::zero() {
-                math::ln(w) + components[k].log_norm()
+                math::ln(w) + c.log_norm()
             } else {
                 math::neg_infinity()
             };
