@@ -268,8 +268,12 @@ pub fn em_step<T: Real, const D: usize, const K: usize, P: AsPoint<T, D>>(
 ) -> Result<(Gmm<T, D, K>, T), Error> {
     FitOptions::default().with_reg_covar(reg_covar).validate()?;
     let reg = reg_covar * check_data(data, K)?;
-    let stats = e_pass(data, model, SufficientStats::new(model), None)?;
-    Ok((m_step(data, model, &stats, reg)?, stats.log_likelihood()))
+    let mut stats = SufficientStats::new(model);
+    e_pass(data, model, &mut stats, None)?;
+    let log_likelihood = stats.log_likelihood();
+    let mut next = *model;
+    m_step(data, &mut next, &mut stats, reg)?;
+    Ok((next, log_likelihood))
 }
 
 /// The M-step, after a second pass on recentred statistics if the first
@@ -277,18 +281,20 @@ pub fn em_step<T: Real, const D: usize, const K: usize, P: AsPoint<T, D>>(
 /// [`SufficientStats::needs_recentring`]). The second pass recomputes the
 /// same responsibilities under the same model, so only the rounding of the
 /// covariances changes.
+///
+/// Works in place: `stats` (accumulated under `model`) may be replaced by
+/// the recentred pass, and `model` is overwritten by the new parameters.
 fn m_step<T: Real, const D: usize, const K: usize, P: AsPoint<T, D>>(
     data: &[P],
-    model: &Gmm<T, D, K>,
-    stats: &SufficientStats<T, D, K>,
+    model: &mut Gmm<T, D, K>,
+    stats: &mut SufficientStats<T, D, K>,
     reg: T,
-) -> Result<Gmm<T, D, K>, Error> {
+) -> Result<(), Error> {
     if stats.needs_recentring() {
-        let recentred = e_pass(data, model, stats.recentred(), None)?;
-        recentred.m_step(model, reg)
-    } else {
-        stats.m_step(model, reg)
+        *stats = stats.recentred();
+        e_pass(data, model, stats, None)?;
     }
+    stats.m_step_in_place(model, reg)
 }
 
 fn run<T, const D: usize, const K: usize, P, F>(
@@ -310,12 +316,8 @@ where
     let mut previous: Option<T> = None;
     let mut iterations = 0;
     loop {
-        let stats = e_pass(
-            data,
-            &model,
-            SufficientStats::new(&model),
-            responsibilities.as_deref_mut(),
-        )?;
+        let mut stats = SufficientStats::new(&model);
+        e_pass(data, &model, &mut stats, responsibilities.as_deref_mut())?;
         let log_likelihood = stats.log_likelihood();
         let mean_log_likelihood = log_likelihood / n;
         let report = |termination| FitReport {
@@ -339,7 +341,7 @@ where
         if iterations >= options.max_iter {
             return Ok(report(Termination::MaxIterations));
         }
-        model = m_step(data, &model, &stats, reg)?;
+        m_step(data, &mut model, &mut stats, reg)?;
         previous = Some(mean_log_likelihood);
         iterations += 1;
     }
@@ -352,9 +354,9 @@ where
 fn e_pass<T: Real, const D: usize, const K: usize, P: AsPoint<T, D>>(
     data: &[P],
     model: &Gmm<T, D, K>,
-    mut stats: SufficientStats<T, D, K>,
+    stats: &mut SufficientStats<T, D, K>,
     responsibilities: Option<&mut [SVector<T, K>]>,
-) -> Result<SufficientStats<T, D, K>, Error> {
+) -> Result<(), Error> {
     let zero_density = |block: usize, i: usize| Error::ZeroDensity {
         index: block * BLOCK + i,
     };
@@ -374,7 +376,7 @@ fn e_pass<T: Real, const D: usize, const K: usize, P: AsPoint<T, D>>(
             }
         }
     }
-    Ok(stats)
+    Ok(())
 }
 
 #[cfg(test)]

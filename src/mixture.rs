@@ -144,6 +144,19 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
         }
     }
 
+    /// The components, for the M-step to update in place; it must call
+    /// [`Self::set_weights`] afterwards, which refreshes the E-step's
+    /// constants.
+    pub(crate) fn components_mut(&mut self) -> &mut [Gaussian<T, D>; K] {
+        &mut self.components
+    }
+
+    /// Sets weights already known to be non-negative and normalised and
+    /// recomputes the E-step's constants from them and the components.
+    pub(crate) fn set_weights(&mut self, weights: SVector<T, K>) {
+        *self = Self::from_trusted(weights, self.components);
+    }
+
     /// The mixture weights `w`, non-negative and summing to 1.
     pub fn weights(&self) -> &SVector<T, K> {
         &self.weights

@@ -328,6 +328,15 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
     /// * [`Error::InvalidOption`] naming `reg_covar` if `reg` is negative or
     ///   not finite.
     pub fn m_step(&self, model: &Gmm<T, D, K>, reg: T) -> Result<Gmm<T, D, K>, Error> {
+        let mut next = *model;
+        self.m_step_in_place(&mut next, reg)?;
+        Ok(next)
+    }
+
+    /// [`Self::m_step`] overwriting `model` (one model less on the stack,
+    /// which is what a fit on a microcontroller wants). On an error `model`
+    /// may be partly updated.
+    pub(crate) fn m_step_in_place(&self, model: &mut Gmm<T, D, K>, reg: T) -> Result<(), Error> {
         if !(reg >= T::zero()) || !math::is_finite(reg) {
             return Err(Error::InvalidOption {
                 option: "reg_covar",
@@ -345,8 +354,7 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
             });
         }
         let floor = math::eps::<T>() * total;
-        let mut components = *model.components();
-        for (k, slot) in components.iter_mut().enumerate() {
+        for (k, slot) in model.components_mut().iter_mut().enumerate() {
             let n = s.counts[k];
             if n <= floor {
                 continue;
@@ -364,7 +372,8 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
             }
             *slot = Gaussian::from_symmetric(self.shift[k] + delta, cov, k)?;
         }
-        Ok(Gmm::from_trusted(s.counts / total, components))
+        model.set_weights(s.counts / total);
+        Ok(())
     }
 }
 
