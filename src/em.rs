@@ -5,7 +5,7 @@ use core::ops::ControlFlow;
 use nalgebra::SVector;
 
 use crate::math::{self, Real};
-use crate::mixture::Gmm;
+use crate::mixture::{finite_likelihood, Gmm};
 use crate::point::{check_data, AsPoint};
 use crate::stats::{SufficientStats, BLOCK};
 use crate::Error;
@@ -181,6 +181,8 @@ impl<T: Real, const D: usize, const K: usize> FitReport<T, D, K> {
 ///   component;
 /// * [`Error::NotPositiveDefinite`] if a component collapses onto a
 ///   subspace that `reg_covar` does not lift.
+/// * [`Error::LikelihoodOverflow`] if the data's total log-likelihood
+///   overflows `T`.
 ///
 /// # Example
 ///
@@ -267,10 +269,10 @@ pub fn em_step<T: Real, const D: usize, const K: usize, P: AsPoint<T, D>>(
     reg_covar: T,
 ) -> Result<(Gmm<T, D, K>, T), Error> {
     FitOptions::default().with_reg_covar(reg_covar).validate()?;
-    let reg = reg_covar * check_data(data, K)?;
+    let reg = (reg_covar * check_data(data, K)?).min(math::max_finite());
     let mut stats = SufficientStats::new(model);
     e_pass(data, model, &mut stats, None)?;
-    let log_likelihood = stats.log_likelihood();
+    let log_likelihood = finite_likelihood(stats.log_likelihood())?;
     let mut next = *model;
     m_step(data, &mut next, &mut stats, reg)?;
     Ok((next, log_likelihood))
@@ -310,7 +312,7 @@ where
     F: FnMut(&Iteration<T>) -> ControlFlow<()>,
 {
     options.validate()?;
-    let reg = options.reg_covar * check_data(data, K)?;
+    let reg = (options.reg_covar * check_data(data, K)?).min(math::max_finite());
     let n = math::count::<T>(data.len());
     let mut model = init;
     let mut previous: Option<T> = None;
@@ -318,7 +320,7 @@ where
     loop {
         let mut stats = SufficientStats::new(&model);
         e_pass(data, &model, &mut stats, responsibilities.as_deref_mut())?;
-        let log_likelihood = stats.log_likelihood();
+        let log_likelihood = finite_likelihood(stats.log_likelihood())?;
         let mean_log_likelihood = log_likelihood / n;
         let report = |termination| FitReport {
             model,

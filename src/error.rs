@@ -72,6 +72,13 @@ pub enum Error {
         /// Position of the point in the slice passed in (0 for a single point).
         index: usize,
     },
+    /// A total log-likelihood (or the BIC/AIC built on it) overflows the
+    /// scalar type, though every point's own log-density is finite.
+    ///
+    /// *Cause:* points astronomically unlikely under the model, e.g. a mean
+    /// or data near the limits of `T` (about 1e154 in `f64`, 1e19 in `f32`).
+    /// *Fix:* rescale the data, or use `f64`.
+    LikelihoodOverflow,
     /// A fit option is out of range.
     ///
     /// *Fix:* `tol` and `reg_covar` must be finite and non-negative.
@@ -123,6 +130,9 @@ impl fmt::Display for Error {
                 f,
                 "data point {index} has zero density under every component"
             ),
+            Error::LikelihoodOverflow => {
+                f.write_str("the total log-likelihood overflows the scalar type")
+            }
             Error::InvalidOption { option } => {
                 write!(f, "fit option `{option}` is out of range")
             }

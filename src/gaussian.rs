@@ -12,8 +12,13 @@ use crate::Error;
 /// A `D`-dimensional normal distribution `N(μ, Σ)` with a full covariance.
 ///
 /// Built only through [`Gaussian::new`], which validates its input, so every
-/// value of this type has a finite mean and a symmetric positive-definite
-/// covariance. Alongside `Σ` it keeps the lower Cholesky factor `L`
+/// value of this type has a finite mean and a symmetric covariance that is
+/// positive definite to working precision: its Cholesky factorisation in
+/// `T` has every pivot above `(D + 1) ε` of its diagonal entry, so it is
+/// within the factorisation's backward error (about `2D(D+1) ε` of its
+/// diagonal) of a positive-definite matrix. (Positive definiteness of the
+/// stored numbers in exact arithmetic cannot be decided in `T`'s own
+/// precision near singularity; the fuzz targets check this contract.) Alongside `Σ` it keeps the lower Cholesky factor `L`
 /// (`Σ = L Lᵀ`), its inverse scaled by `1/√2` and the log-normaliser
 /// `−(D/2) ln 2π − Σᵢ ln Lᵢᵢ`, so a log-density costs one triangular
 /// matrix-vector product and no division, inverse or determinant (the
@@ -77,7 +82,10 @@ impl<T: Real, const D: usize> Gaussian<T, D> {
         let tol = math::sqrt(math::eps::<T>());
         for j in 0..D {
             for i in j + 1..D {
-                let scale = math::sqrt((covariance[(i, i)] * covariance[(j, j)]).abs());
+                // √|Σᵢᵢ|·√|Σⱼⱼ|, not √|ΣᵢᵢΣⱼⱼ|: the product can overflow
+                // or underflow where the result does not.
+                let scale =
+                    math::sqrt(covariance[(i, i)].abs()) * math::sqrt(covariance[(j, j)].abs());
                 if (covariance[(i, j)] - covariance[(j, i)]).abs() > tol * scale {
                     return Err(Error::NotSymmetric { component });
                 }

@@ -94,7 +94,8 @@ fn centred_scatter<T: Real, const D: usize, P: AsPoint<T, D>>(
 ///   coordinates differ from all chosen
 ///   so far; only data with fewer than `K` distinct points give repeated
 ///   means.
-/// * `1e-6 · s` is added to the covariance's diagonal (`s` the data's
+/// * `1e-6 · s` (at least `4(D+1)ε` times the largest variance, which
+///   matters only in `f32`) is added to the covariance's diagonal (`s` the data's
 ///   scale, as for [`FitOptions::reg_covar`](crate::FitOptions::reg_covar)),
 ///   so data on a line, a plane or a single repeated point still give a
 ///   valid start. Otherwise it is the seed's covariance to 6 digits.
@@ -164,7 +165,17 @@ fn regularised_covariance<T: Real, const D: usize, P: AsPoint<T, D>>(
 ) -> Result<SMatrix<T, D, D>, Error> {
     let scale = check_data(data, k.max(2))?;
     let (_, cov) = data_covariance(data)?;
-    Ok(cov + SMatrix::<T, D, D>::identity() * (math::lit::<T>(1e-6) * scale))
+    // At least 4(D+1)ε of the largest variance: the Cholesky factorisation
+    // rejects pivots below (D+1)ε of their diagonal entry, and in f32
+    // 1e-6 of the mean variance can be less than that.
+    let largest = (0..D).fold(
+        T::zero(),
+        |m, i| if cov[(i, i)] > m { cov[(i, i)] } else { m },
+    );
+    let floor = math::lit::<T>(4.0) * math::count::<T>(D + 1) * math::eps::<T>() * largest;
+    let reg = math::lit::<T>(1e-6) * scale;
+    let reg = if reg > floor { reg } else { floor };
+    Ok(cov + SMatrix::<T, D, D>::identity() * reg.min(math::max_finite()))
 }
 
 /// `K` distinct indices in `0..n` (`n ≥ K`), a uniformly random subset in

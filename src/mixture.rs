@@ -300,8 +300,9 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
     ///
     /// # Errors
     ///
-    /// [`Error::TooFewPoints`] for empty data; otherwise as for
-    /// [`Gmm::log_prob`], with the index of the first bad point.
+    /// [`Error::TooFewPoints`] for empty data;
+    /// [`Error::LikelihoodOverflow`] if the total overflows `T`; otherwise
+    /// as for [`Gmm::log_prob`], with the index of the first bad point.
     pub fn log_likelihood<P: AsPoint<T, D>>(&self, data: &[P]) -> Result<T, Error> {
         if data.is_empty() {
             return Err(Error::TooFewPoints {
@@ -314,7 +315,7 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
             let (m, s, _) = self.point_e_step(x, i)?;
             total += m + math::ln(s);
         }
-        Ok(total)
+        finite_likelihood(total)
     }
 
     /// Mean log-likelihood per point, `(1/N) Σᵢ ln p(xᵢ)` (scikit-learn's
@@ -337,7 +338,9 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
     pub fn bic<P: AsPoint<T, D>>(&self, data: &[P]) -> Result<T, Error> {
         let ll = self.log_likelihood(data)?;
         let n = math::count::<T>(data.len());
-        Ok(math::lit::<T>(-2.0) * ll + math::count::<T>(Self::PARAMETER_COUNT) * math::ln(n))
+        finite_likelihood(
+            math::lit::<T>(-2.0) * ll + math::count::<T>(Self::PARAMETER_COUNT) * math::ln(n),
+        )
     }
 
     /// Akaike information criterion `−2 ln L + 2p`, with `p` =
@@ -348,8 +351,10 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
     /// As for [`Gmm::log_likelihood`].
     pub fn aic<P: AsPoint<T, D>>(&self, data: &[P]) -> Result<T, Error> {
         let ll = self.log_likelihood(data)?;
-        Ok(math::lit::<T>(-2.0) * ll
-            + math::lit::<T>(2.0) * math::count::<T>(Self::PARAMETER_COUNT))
+        finite_likelihood(
+            math::lit::<T>(-2.0) * ll
+                + math::lit::<T>(2.0) * math::count::<T>(Self::PARAMETER_COUNT),
+        )
     }
 
     /// Draws a component index with probability equal to its weight, from
@@ -408,6 +413,15 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
     /// Draws one point from component `k`, or `None` if `k ≥ K`.
     pub fn sample_from<R: Rng + ?Sized>(&self, k: usize, rng: &mut R) -> Option<SVector<T, D>> {
         self.components.get(k).map(|c| c.sample(rng))
+    }
+}
+
+/// `Ok(x)` if `x` is finite, else [`Error::LikelihoodOverflow`].
+pub(crate) fn finite_likelihood<T: Real>(x: T) -> Result<T, Error> {
+    if math::is_finite(x) {
+        Ok(x)
+    } else {
+        Err(Error::LikelihoodOverflow)
     }
 }
 

@@ -99,7 +99,10 @@ pub(crate) fn check_data<T: Real, const D: usize, P: AsPoint<T, D>>(
         total += (sum_sq[i] - sum[i] * sum[i] / n).max(T::zero()) / n;
     }
     let variance = total / math::count::<T>(D);
-    let scale = if variance > T::zero() {
+    // A spread below ε of the coordinates' size (subnormal, or lost to
+    // rounding) is no scale: fall back to the coordinates' size.
+    let resolution = math::eps::<T>() * largest;
+    let scale = if variance > resolution * resolution {
         variance
     } else if largest > T::zero() {
         largest * largest

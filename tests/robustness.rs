@@ -433,3 +433,52 @@ fn stop_at_zero<T: Real>() {
     );
 }
 both!(callback_stops_at_iteration_zero, stop_at_zero);
+
+/// Inputs the fuzzers found (fuzz/regressions), each with its fixed outcome.
+#[test]
+fn fuzz_findings() {
+    use gaussmix::nalgebra::{matrix, vector};
+    use gaussmix::Gaussian;
+    // Symmetry test whose scale overflowed (accepted an asymmetric matrix)
+    // or underflowed (rejected a symmetric one).
+    assert_eq!(
+        Gaussian::new(vector![0.0, 0.0], matrix![1e200, 5e199; -5e199, 1e200]),
+        Err(Error::NotSymmetric { component: 0 })
+    );
+    assert_eq!(
+        Gaussian::new(vector![0.0f32, 0.0], matrix![1e20f32, 5e19; -5e19, 1e20]),
+        Err(Error::NotSymmetric { component: 0 })
+    );
+    let tiny = matrix![1e-170, 5e-171; f64::from_bits(5e-171f64.to_bits() + 1), 1e-170];
+    assert!(Gaussian::new(vector![0.0, 0.0], tiny).is_ok());
+    // Initialisers on ordinary f32 data: two points in 3-D, and a spread
+    // that is subnormal rather than zero.
+    let two = [[-24.75f32, -24.0, -2.5], [0.0, 0.0, 0.0]];
+    assert!(init::random_points::<f32, 3, 2, _, _>(&two, &mut common::rng(1)).is_ok());
+    assert!(init::kmeans_plus_plus::<f32, 3, 2, _, _>(&two, &mut common::rng(1)).is_ok());
+    let sub = [[0.5f32, -3.8e-21], [0.5, 0.0]];
+    assert!(init::random_points::<f32, 2, 2, _, _>(&sub, &mut common::rng(1)).is_ok());
+    let sub64 = [[0.5f64, -1e-160], [0.5, 0.0]];
+    assert!(init::random_points::<f64, 2, 2, _, _>(&sub64, &mut common::rng(1)).is_ok());
+    // A huge but valid reg_covar: the product with the scale saturates.
+    let data = [[0.0, 0.0], [4.0, 1.0], [8.0, 0.0]];
+    let start = standard::<f64, 2, 1>(1.0);
+    let r = fit(
+        &data,
+        start,
+        &FitOptions::default().with_reg_covar(1e308),
+        go,
+    )
+    .unwrap();
+    assert_valid(&r);
+    // Log-likelihoods that overflow the scalar: an error, not Ok(-inf).
+    let far = Gmm::<f64, 1, 1>::new([1.0], [vector![1.2e154]], [matrix![1.0]]).unwrap();
+    let zeros = [[0.0]; 3];
+    assert_eq!(far.log_likelihood(&zeros), Err(Error::LikelihoodOverflow));
+    assert_eq!(
+        fit(&zeros, far, &FitOptions::default().with_max_iter(0), go).map(|_| ()),
+        Err(Error::LikelihoodOverflow)
+    );
+    assert_eq!(far.bic(&zeros[..2]), Err(Error::LikelihoodOverflow));
+    assert_eq!(far.aic(&zeros[..2]), Err(Error::LikelihoodOverflow));
+}
