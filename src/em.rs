@@ -182,7 +182,9 @@ impl<T: Real, const D: usize, const K: usize> FitReport<T, D, K> {
 /// * [`Error::NotPositiveDefinite`] if a component collapses onto a
 ///   subspace that `reg_covar` does not lift.
 /// * [`Error::LikelihoodOverflow`] if the data's total log-likelihood
-///   overflows `T`.
+///   overflows `T`;
+/// * [`Error::NonFiniteParameter`] naming a component whose new mean
+///   overflows `T` (data and parameters near the limits of `T`).
 ///
 /// # Example
 ///

@@ -95,7 +95,10 @@ fn centred_scatter<T: Real, const D: usize, P: AsPoint<T, D>>(
 ///   so far; only data with fewer than `K` distinct points give repeated
 ///   means.
 /// * `1e-6 · s` (at least `4(D+1)ε` times the largest variance, which
-///   matters only in `f32`) is added to the covariance's diagonal (`s` the data's
+///   matters only in `f32`; raised tenfold, up to 12 times, while the
+///   result is not positive definite to working precision, which happens
+///   only for nearly singular `f32` data) is added to the covariance's
+///   diagonal (`s` the data's
 ///   scale, as for [`FitOptions::reg_covar`](crate::FitOptions::reg_covar)),
 ///   so data on a line, a plane or a single repeated point still give a
 ///   valid start. Otherwise it is the seed's covariance to 6 digits.
@@ -174,8 +177,18 @@ fn regularised_covariance<T: Real, const D: usize, P: AsPoint<T, D>>(
     );
     let floor = math::lit::<T>(4.0) * math::count::<T>(D + 1) * math::eps::<T>() * largest;
     let reg = math::lit::<T>(1e-6) * scale;
-    let reg = if reg > floor { reg } else { floor };
-    Ok(cov + SMatrix::<T, D, D>::identity() * reg.min(math::max_finite()))
+    let mut reg = if reg > floor { reg } else { floor };
+    // Near-singular data (a line, a plane) in f32 can need more: the
+    // rounding of a late pivot grows with the earlier small ones. Raise the
+    // lift tenfold until the factorisation succeeds (at most 12 times).
+    for _ in 0..12 {
+        let lifted = cov + SMatrix::<T, D, D>::identity() * reg.min(math::max_finite());
+        if crate::gaussian::cholesky_lower(&lifted).is_some() {
+            return Ok(lifted);
+        }
+        reg *= math::lit::<T>(10.0);
+    }
+    Err(Error::NotPositiveDefinite { component: 0 })
 }
 
 /// `K` distinct indices in `0..n` (`n ≥ K`), a uniformly random subset in

@@ -55,6 +55,33 @@ struct Moments<T: Real, const D: usize, const K: usize> {
     log_likelihood: T,
 }
 
+/// `N(mean, cov + λI)` with `λ ≥ reg > 0`. A requested regularisation is
+/// never allowed to be a no-op below `T`'s resolution: `λ` is at least
+/// `4(D+1)ε` times the largest variance (what the Cholesky test needs, see
+/// `gaussian::cholesky_lower`), and if the factorisation still fails (the
+/// rounding of a late pivot grows with small earlier ones, in `f32`), it is
+/// raised tenfold, at most 12 times, before `NotPositiveDefinite`.
+fn factor_lifted<T: Real, const D: usize>(
+    mean: SVector<T, D>,
+    cov: SMatrix<T, D, D>,
+    reg: T,
+    largest: T,
+    component: usize,
+) -> Result<Gaussian<T, D>, Error> {
+    let floor = math::lit::<T>(4.0) * math::count::<T>(D + 1) * math::eps::<T>() * largest;
+    let mut lift = if reg > floor { reg } else { floor };
+    let mut result = Err(Error::NotPositiveDefinite { component });
+    for _ in 0..12 {
+        let lifted = cov + SMatrix::<T, D, D>::identity() * lift.min(math::max_finite());
+        result = Gaussian::from_symmetric(mean, lifted, component);
+        match result {
+            Err(Error::NotPositiveDefinite { .. }) => lift *= math::lit::<T>(10.0),
+            _ => break,
+        }
+    }
+    result
+}
+
 impl<T: Real, const D: usize, const K: usize> Moments<T, D, K> {
     fn zero() -> Self {
         Self {
@@ -289,6 +316,10 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
     }
 
     /// Total log-likelihood of the accumulated points under the model.
+    /// Each point's term is finite, but their sum can overflow to `−∞` for
+    /// points astronomically unlikely under the model; [`fit`](crate::fit)
+    /// and [`em_step`](crate::em_step) report that as
+    /// [`Error::LikelihoodOverflow`].
     pub fn log_likelihood(&self) -> T {
         self.sums.log_likelihood
     }
@@ -326,7 +357,9 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
     ///   covariance is singular (its points span fewer than `D` dimensions)
     ///   and `reg` is too small to fix it;
     /// * [`Error::InvalidOption`] naming `reg_covar` if `reg` is negative or
-    ///   not finite.
+    ///   not finite;
+    /// * [`Error::NonFiniteParameter`] naming a component whose new mean
+    ///   overflows `T`.
     pub fn m_step(&self, model: &Gmm<T, D, K>, reg: T) -> Result<Gmm<T, D, K>, Error> {
         let mut next = *model;
         self.m_step_in_place(&mut next, reg)?;
@@ -362,15 +395,23 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
             let inv = T::one() / n;
             let delta = s.first[k] * inv;
             let mut cov = SMatrix::<T, D, D>::zeros();
+            let mut largest = T::zero();
             for j in 0..D {
                 for i in j..D {
                     let v = s.second[k][(i, j)] * inv - delta[i] * delta[j];
                     cov[(i, j)] = v;
                     cov[(j, i)] = v;
                 }
-                cov[(j, j)] += reg;
+                if cov[(j, j)] > largest {
+                    largest = cov[(j, j)];
+                }
             }
-            *slot = Gaussian::from_symmetric(self.shift[k] + delta, cov, k)?;
+            let mean = self.shift[k] + delta;
+            *slot = if reg > T::zero() {
+                factor_lifted(mean, cov, reg, largest, k)?
+            } else {
+                Gaussian::from_symmetric(mean, cov, k)?
+            };
         }
         model.set_weights(s.counts / total);
         Ok(())
