@@ -205,11 +205,10 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
         model: &Gmm<T, D, K>,
         x: &SVector<T, D>,
     ) -> Option<(T, SVector<T, K>)> {
-        let mut sums = self.sums;
-        let (max, sum, r) = self.push(&mut sums, model, x)?;
+        // `push` changes nothing when it returns `None`.
+        let (max, sum, r) = Self::push(&self.shift, self.shift_is_mean, &mut self.sums, model, x)?;
         let ln_sum = math::ln(sum);
-        sums.log_likelihood += ln_sum;
-        self.sums = sums;
+        self.sums.log_likelihood += ln_sum;
         Some((max + ln_sum, r))
     }
 
@@ -235,7 +234,14 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
         let mut sums = Moments::zero();
         let mut product = T::one();
         for (i, x) in block.iter().enumerate() {
-            let (_, sum, r) = self.push(&mut sums, model, &x.to_vector()).ok_or(i)?;
+            let (_, sum, r) = Self::push(
+                &self.shift,
+                self.shift_is_mean,
+                &mut sums,
+                model,
+                &x.to_vector(),
+            )
+            .ok_or(i)?;
             product *= sum;
             if product > flush {
                 sums.log_likelihood += math::ln(product);
@@ -250,12 +256,13 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
         Ok(())
     }
 
-    /// One point's E-step under `model`, added to `sums` with this shift;
+    /// One point's E-step under `model`, added to `sums` with `shift`;
     /// of its log-likelihood `m + ln s` only `m` is added. Returns
     /// `(m, s, r)`.
     #[inline]
     fn push(
-        &self,
+        shift: &[SVector<T, D>; K],
+        shift_is_mean: bool,
         sums: &mut Moments<T, D, K>,
         model: &Gmm<T, D, K>,
         x: &SVector<T, D>,
@@ -268,10 +275,10 @@ impl<T: Real, const D: usize, const K: usize> SufficientStats<T, D, K> {
                 continue;
             }
             // Usually cₖ = μₖ and the density's offset x − μₖ is reused.
-            let d = if self.shift_is_mean {
+            let d = if shift_is_mean {
                 offsets[k]
             } else {
-                x - self.shift[k]
+                x - shift[k]
             };
             let rd = d * rk;
             sums.counts[k] += rk;
