@@ -30,7 +30,10 @@ pub enum Error {
     },
     /// A model parameter (weight, mean or covariance entry) is NaN or ±inf.
     ///
-    /// *Fix:* pass finite parameters; `component` names the first bad one.
+    /// *Cause:* from a user, a bad value; from an M-step, a new mean that
+    /// overflows `T` (data and parameters near the limits of `T`). *Fix:*
+    /// pass finite parameters, or rescale the data; `component` names the
+    /// first bad one.
     NonFiniteParameter {
         /// Index of the component holding the bad value.
         component: usize,
@@ -79,6 +82,33 @@ pub enum Error {
     /// or data near the limits of `T` (about 1e154 in `f64`, 1e19 in `f32`).
     /// *Fix:* rescale the data, or use `f64`.
     LikelihoodOverflow,
+    /// The data's spread overflows the scalar type: some squared deviation
+    /// of a coordinate from the data's mean, or the data's variance, exceeds
+    /// `T`'s largest value.
+    ///
+    /// *Cause:* coordinates more than about `√MAX` apart (1.8e19 in `f32`,
+    /// 1.3e154 in `f64`). *Fix:* rescale the data, or use `f64`.
+    DataOverflow,
+    /// The moments of an E pass overflow the scalar type even after
+    /// recentring: the model's parameters are so far from the data (means
+    /// near `T`'s largest value, covariances as wide) that `Σᵢ rᵢₖ (xᵢ − μₖ)`
+    /// cannot be represented.
+    ///
+    /// *Fix:* start nearer the data ([`init`](crate::init)), or rescale.
+    MomentOverflow,
+    /// [`SufficientStats::m_step`](crate::SufficientStats::m_step) was asked
+    /// for parameters that the statistics cannot give accurately: some
+    /// one-pass covariance would lose more than 4 bits to cancellation (see
+    /// [`SufficientStats::needs_recentring`](crate::SufficientStats::needs_recentring)).
+    ///
+    /// *Fix:* accumulate the same data again into
+    /// [`SufficientStats::recentred`](crate::SufficientStats::recentred)
+    /// statistics and take the M-step from those.
+    NeedsRecentring,
+    /// The number of points accumulated into statistics overflows `usize`.
+    ///
+    /// *Cause:* merging statistics whose counts add up past `usize::MAX`.
+    CountOverflow,
     /// A fit option is out of range.
     ///
     /// *Fix:* `tol` and `reg_covar` must be finite and non-negative.
@@ -95,10 +125,12 @@ pub enum Error {
         /// Length given.
         found: usize,
     },
-    /// Two sets of sufficient statistics were accumulated against different
-    /// models and cannot be merged.
+    /// Sufficient statistics were used with a model other than the one they
+    /// were accumulated against (any weight, mean or covariance differs), or
+    /// two sets accumulated against different models or shifts were merged.
     ///
-    /// *Fix:* accumulate every shard against the same model.
+    /// *Fix:* accumulate every shard against the same model, and take the
+    /// M-step with that model.
     MismatchedStatistics,
 }
 
@@ -133,6 +165,14 @@ impl fmt::Display for Error {
             Error::LikelihoodOverflow => {
                 f.write_str("the total log-likelihood overflows the scalar type")
             }
+            Error::DataOverflow => f.write_str("the data's spread overflows the scalar type"),
+            Error::MomentOverflow => {
+                f.write_str("the moments of an E pass overflow the scalar type")
+            }
+            Error::NeedsRecentring => {
+                f.write_str("the statistics need recentring before an accurate M-step")
+            }
+            Error::CountOverflow => f.write_str("the number of points overflows usize"),
             Error::InvalidOption { option } => {
                 write!(f, "fit option `{option}` is out of range")
             }
@@ -140,7 +180,7 @@ impl fmt::Display for Error {
                 write!(f, "buffer holds {found} entries, {expected} needed")
             }
             Error::MismatchedStatistics => {
-                f.write_str("statistics accumulated against different models")
+                f.write_str("statistics used with a model they were not accumulated against")
             }
         }
     }

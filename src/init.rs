@@ -1,4 +1,5 @@
-//! Starting models for a fit, drawn with the caller's RNG.
+//! Starting models for a fit, drawn with the caller's RNG, for every
+//! covariance kind.
 //!
 //! EM climbs to a local maximum of the likelihood, so where it starts
 //! matters. Two seeding schemes are here; a model built by hand with
@@ -7,108 +8,115 @@
 //! * [`random_points`]: the seed notebook's scheme. `K` distinct data points
 //!   chosen uniformly at random as means, the covariance of the whole data
 //!   set for every component, uniform weights.
-//! * [`kmeans_plus_plus`]: k-means++ seeding (Arthur & Vassilialvitskii,
+//! * [`kmeans_plus_plus`]: k-means++ seeding (Arthur & Vassilvitskii,
 //!   2007) for the means, which spreads them out; weights and covariances
 //!   from the points nearest each mean.
 //!
-//! Both take `O(N·D²)` (`random_points`) or `O(N·K·D)` (`kmeans_plus_plus`)
-//! time, allocate nothing and use the RNG as documented in
+//! The kind of the model is the caller's: annotate the result,
+//! `let start: Gmm<f32, 2, 3, Diag> = init::random_points(&data, &mut rng)?;`,
+//! and each kind keeps what it can represent of the covariance estimates
+//! (the diagonal, its mean, or for tied covariance the count-weighted
+//! average). Covariances are regularised by the default rule of
+//! [`FitOptions::reg_covar`](crate::FitOptions::reg_covar), so data on a
+//! line, a plane or a single repeated point still give a valid start.
+//! Nothing is allocated; the RNG is used as documented in
 //! [`sample`](crate::sample).
 
 use nalgebra::{SMatrix, SVector};
 use rand_core::Rng;
 
-use crate::gaussian::Gaussian;
-use crate::math::{self, Real};
+use crate::covariance::CovarianceKind;
+use crate::data::{scan, AsPoint};
+use crate::error::Error;
+use crate::linalg;
 use crate::mixture::Gmm;
-use crate::point::{check_data, AsPoint};
+use crate::real::Real;
 use crate::sample::uniform_index;
-use crate::Error;
 
 /// The sample mean and covariance of `data`, by two passes (mean first,
 /// then centred products, which is accurate in `f32`). The covariance is
-/// normalised by `N − 1` (the unbiased estimate, numpy's `np.cov`).
+/// normalised by `N − 1` (the unbiased estimate, numpy's `np.cov`). The
+/// mean is summed as `Σ xᵢ/N`, which cannot overflow.
 ///
 /// # Errors
 ///
 /// [`Error::TooFewPoints`] for fewer than 2 points;
-/// [`Error::NonFiniteData`] naming the first non-finite point.
+/// [`Error::NonFiniteData`] naming the first non-finite point;
+/// [`Error::DataOverflow`] if a squared deviation or the covariance
+/// overflows `T`.
 pub fn data_covariance<T: Real, const D: usize, P: AsPoint<T, D>>(
     data: &[P],
 ) -> Result<(SVector<T, D>, SMatrix<T, D, D>), Error> {
-    check_data(data, 2)?;
+    scan(data, 2)?;
     let (mean, scatter, n) = centred_scatter(data, |_| true);
-    let cov = scatter / (math::count::<T>(n) - T::one());
-    Ok((mean, cov))
+    let cov = scatter / (T::from_count(n) - T::one());
+    if cov.iter().all(|&v| v.is_finite()) {
+        Ok((mean, cov))
+    } else {
+        Err(Error::DataOverflow)
+    }
 }
 
-/// Mean and lower-triangle-mirrored scatter matrix `Σ (x − x̄)(x − x̄)ᵀ` of
-/// the points of `data` that `keep` accepts, and their number.
+/// Mean and symmetric scatter matrix `Σ (x − x̄)(x − x̄)ᵀ` of the points of
+/// `data` that `keep` accepts, and their number.
 fn centred_scatter<T: Real, const D: usize, P: AsPoint<T, D>>(
     data: &[P],
     keep: impl Fn(&SVector<T, D>) -> bool,
 ) -> (SVector<T, D>, SMatrix<T, D, D>, usize) {
-    let mut sum = SVector::<T, D>::zeros();
-    let mut n = 0usize;
+    let n = data.iter().filter(|x| keep(&x.to_vector())).count();
+    let inv = T::one() / T::from_count(n.max(1));
+    let mut mean = SVector::<T, D>::zeros();
     for x in data {
         let x = x.to_vector();
         if keep(&x) {
-            sum += x;
-            n += 1;
+            mean += x * inv;
         }
     }
-    let mean = if n > 0 {
-        sum / math::count::<T>(n)
-    } else {
-        sum
-    };
     let mut scatter = SMatrix::<T, D, D>::zeros();
     for x in data {
         let x = x.to_vector();
         if keep(&x) {
-            let d = x - mean;
-            for j in 0..D {
-                for i in j..D {
-                    scatter[(i, j)] += d[i] * d[j];
-                }
-            }
+            linalg::add_outer_lower(&mut scatter, &(x - mean), T::one());
         }
     }
-    for j in 0..D {
-        for i in j + 1..D {
-            scatter[(j, i)] = scatter[(i, j)];
-        }
-    }
+    linalg::mirror_lower(&mut scatter);
     (mean, scatter, n)
 }
 
+/// The absolute regularisation of a start: the default relative
+/// [`FitOptions::reg_covar`](crate::FitOptions::reg_covar) times the data's
+/// scale (which [`scan`] also validates).
+fn start_reg<T: Real, const D: usize, P: AsPoint<T, D>>(data: &[P], k: usize) -> Result<T, Error> {
+    Ok(Real::min(
+        T::DEFAULT_REG_COVAR * scan(data, k.max(2))?,
+        T::MAX_FINITE,
+    ))
+}
+
 /// The seed notebook's initialisation: `K` random data points as the means,
-/// the data covariance ([`data_covariance`]) as every covariance, and
-/// weights `1/K`.
+/// the data covariance ([`data_covariance`]) as every covariance (as the
+/// kind represents it), and weights `1/K`.
 ///
 /// * The points are `K` distinct indices drawn uniformly without
 ///   replacement (Floyd's algorithm, then shuffled), `2K − 1` RNG draws of
 ///   one `u32` each (for fewer than 2³² points). If two of them hold the
 ///   same coordinates (repeated data), the later one is replaced by the
 ///   next point, cyclically from a random index (one more draw), whose
-///   coordinates differ from all chosen
-///   so far; only data with fewer than `K` distinct points give repeated
-///   means.
-/// * `1e-6 · s` (at least `4(D+1)ε` times the largest variance, which
-///   matters only in `f32`; raised tenfold, up to 12 times, while the
-///   result is not positive definite to working precision, which happens
-///   only for nearly singular `f32` data) is added to the covariance's
-///   diagonal (`s` the data's
-///   scale, as for [`FitOptions::reg_covar`](crate::FitOptions::reg_covar)),
-///   so data on a line, a plane or a single repeated point still give a
-///   valid start. Otherwise it is the seed's covariance to 6 digits.
+///   coordinates differ from all chosen so far; only data with fewer than
+///   `K` distinct points give repeated means.
+/// * The covariance is regularised by the default rule of
+///   [`FitOptions::reg_covar`](crate::FitOptions::reg_covar): `10⁻¹²` of
+///   the data's scale, but at least `4(D+1)ε` of the largest variance,
+///   raised tenfold (at most three times) while it is not positive
+///   definite. Otherwise it is the seed's covariance to 12 digits.
+///
+/// Time `O(N·D²)`.
 ///
 /// # Errors
 ///
 /// * [`Error::TooFewPoints`] if there are fewer than `max(K, 2)` points;
 /// * [`Error::NonFiniteData`] naming the first non-finite point;
-/// * [`Error::NotPositiveDefinite`] only if the data's scale overflows `T`
-///   (coordinates beyond about `1e19` in `f32`).
+/// * [`Error::DataOverflow`] if the data's spread overflows `T`.
 ///
 /// # Example
 ///
@@ -123,21 +131,28 @@ fn centred_scatter<T: Real, const D: usize, P: AsPoint<T, D>>(
 /// #     }
 /// #     fn try_fill_bytes(&mut self, _: &mut [u8]) -> Result<(), Self::Error> { unimplemented!() }
 /// # }
+/// use gaussmix::{init, Gmm, Spherical};
+///
 /// let data = [[0.0f32, 1.0], [1.0, 0.0], [5.0, 5.0], [6.0, 5.5]];
-/// let init = gaussmix::init::random_points::<f32, 2, 2, _, _>(&data, &mut Lcg(1))?;
-/// assert_eq!(init.weights()[0], 0.5);
+/// let start: Gmm<f32, 2, 2> = init::random_points(&data, &mut Lcg(1))?;
+/// assert_eq!(start.weights()[0], 0.5);
+/// let round: Gmm<f32, 2, 2, Spherical> = init::random_points(&data, &mut Lcg(1))?;
+/// assert_eq!(round.means(), start.means());
 /// # Ok::<(), gaussmix::Error>(())
 /// ```
-pub fn random_points<T, const D: usize, const K: usize, P, R>(
+pub fn random_points<T, const D: usize, const K: usize, C, P, R>(
     data: &[P],
     rng: &mut R,
-) -> Result<Gmm<T, D, K>, Error>
+) -> Result<Gmm<T, D, K, C>, Error>
 where
     T: Real,
+    C: CovarianceKind,
     P: AsPoint<T, D>,
     R: Rng + ?Sized,
 {
-    let cov = regularised_covariance(data, K)?;
+    let reg = start_reg(data, K)?;
+    let (_, cov) = data_covariance(data)?;
+    let covariance = C::from_estimates(&[cov; K], &[T::one(); K], reg)?;
     let indices = distinct_indices::<K, R>(rng, data.len());
     let mut means = [SVector::<T, D>::zeros(); K];
     for k in 0..K {
@@ -152,43 +167,8 @@ where
             x
         };
     }
-    let mut components = [Gaussian::standard(); K];
-    for (k, (c, mean)) in components.iter_mut().zip(means).enumerate() {
-        *c = Gaussian::from_symmetric(mean, cov, k)?;
-    }
-    let w = T::one() / math::count::<T>(K);
-    Gmm::from_components([w; K], components)
-}
-
-/// The data covariance plus `1e-6 · s · I` (`s`: the data's scale), after
-/// checking the data hold at least `max(K, 2)` finite points.
-fn regularised_covariance<T: Real, const D: usize, P: AsPoint<T, D>>(
-    data: &[P],
-    k: usize,
-) -> Result<SMatrix<T, D, D>, Error> {
-    let scale = check_data(data, k.max(2))?;
-    let (_, cov) = data_covariance(data)?;
-    // At least 4(D+1)ε of the largest variance: the Cholesky factorisation
-    // rejects pivots below (D+1)ε of their diagonal entry, and in f32
-    // 1e-6 of the mean variance can be less than that.
-    let largest = (0..D).fold(
-        T::zero(),
-        |m, i| if cov[(i, i)] > m { cov[(i, i)] } else { m },
-    );
-    let floor = math::lit::<T>(4.0) * math::count::<T>(D + 1) * math::eps::<T>() * largest;
-    let reg = math::lit::<T>(1e-6) * scale;
-    let mut reg = if reg > floor { reg } else { floor };
-    // Near-singular data (a line, a plane) in f32 can need more: the
-    // rounding of a late pivot grows with the earlier small ones. Raise the
-    // lift tenfold until the factorisation succeeds (at most 12 times).
-    for _ in 0..12 {
-        let lifted = cov + SMatrix::<T, D, D>::identity() * reg.min(math::max_finite());
-        if crate::gaussian::cholesky_lower(&lifted).is_some() {
-            return Ok(lifted);
-        }
-        reg *= math::lit::<T>(10.0);
-    }
-    Err(Error::NotPositiveDefinite { component: 0 })
+    let w = T::one() / T::from_count(K);
+    Gmm::from_parts([w; K], means, covariance)
 }
 
 /// `K` distinct indices in `0..n` (`n ≥ K`), a uniformly random subset in
@@ -215,43 +195,104 @@ fn distinct_indices<const K: usize, R: Rng + ?Sized>(rng: &mut R, n: usize) -> [
 /// * weight `(nₖ + 1) / (N + K)` (`nₖ` points assigned; the `+1` keeps a
 ///   component that won no point, from duplicated data, alive for EM);
 /// * covariance of its assigned points (normalised by `nₖ − 1`), or the
-///   regularised data covariance of [`random_points`] when it has at most
-///   `D` points or that covariance is singular.
+///   data covariance of [`random_points`] when it has at most `D` points,
+///   kept as the kind represents it and regularised as there.
 ///
-/// Uses `K` uniform variates. Time `O(N·K·D)` for the seeding plus
-/// `O(N·K·D + N·D²)` for the assignment; no allocation (distances are
-/// recomputed rather than stored).
+/// Uses `K` uniform variates. Without memory for the distances, each of the
+/// `K − 1` rounds recomputes every point's distance to the means chosen so
+/// far: time `O(N·K²·D)` for the seeding, then `O(N·K·D + N·D²)` for the
+/// assignment. [`kmeans_plus_plus_with_buffer`] keeps the distances in a
+/// caller's buffer and seeds in `O(N·K·D)`, with the same result.
 ///
 /// # Errors
 ///
 /// As for [`random_points`].
-pub fn kmeans_plus_plus<T, const D: usize, const K: usize, P, R>(
+pub fn kmeans_plus_plus<T, const D: usize, const K: usize, C, P, R>(
     data: &[P],
     rng: &mut R,
-) -> Result<Gmm<T, D, K>, Error>
+) -> Result<Gmm<T, D, K, C>, Error>
 where
     T: Real,
+    C: CovarianceKind,
     P: AsPoint<T, D>,
     R: Rng + ?Sized,
 {
-    let data_cov = regularised_covariance(data, K)?;
-    let fallback = Gaussian::from_symmetric(SVector::zeros(), data_cov, 0)?;
+    kmeans_pp(data, None, rng)
+}
+
+/// [`kmeans_plus_plus`] in `O(N·K·D + N·D²)` time: `distances` (one slot
+/// per point, contents ignored and overwritten) holds each point's squared
+/// distance to the nearest mean chosen so far, so each round costs one pass
+/// of `O(N·D)`. Draws the same RNG variates and returns the same model.
+///
+/// # Errors
+///
+/// As for [`random_points`], plus [`Error::LengthMismatch`] if
+/// `distances.len() != data.len()`.
+pub fn kmeans_plus_plus_with_buffer<T, const D: usize, const K: usize, C, P, R>(
+    data: &[P],
+    distances: &mut [T],
+    rng: &mut R,
+) -> Result<Gmm<T, D, K, C>, Error>
+where
+    T: Real,
+    C: CovarianceKind,
+    P: AsPoint<T, D>,
+    R: Rng + ?Sized,
+{
+    if distances.len() != data.len() {
+        return Err(Error::LengthMismatch {
+            expected: data.len(),
+            found: distances.len(),
+        });
+    }
+    kmeans_pp(data, Some(distances), rng)
+}
+
+fn kmeans_pp<T, const D: usize, const K: usize, C, P, R>(
+    data: &[P],
+    mut cache: Option<&mut [T]>,
+    rng: &mut R,
+) -> Result<Gmm<T, D, K, C>, Error>
+where
+    T: Real,
+    C: CovarianceKind,
+    P: AsPoint<T, D>,
+    R: Rng + ?Sized,
+{
+    let reg = start_reg(data, K)?;
+    let (_, data_cov) = data_covariance(data)?;
 
     let mut means = [SVector::<T, D>::zeros(); K];
     means[0] = pick(data, uniform_index(rng, data.len()));
     for c in 1..K {
         let chosen = &means[..c];
+        // The squared distance of point i to its nearest chosen mean: from
+        // the cache, updated with the newest mean, or recomputed.
         let mut total = T::zero();
-        for x in data {
-            total += nearest(chosen, &x.to_vector()).1;
+        if let Some(cache) = cache.as_deref_mut() {
+            let newest = &means[c - 1];
+            for (slot, x) in cache.iter_mut().zip(data) {
+                let d2 = (x.to_vector() - newest).norm_squared();
+                *slot = if c == 1 { d2 } else { Real::min(*slot, d2) };
+                total += *slot;
+            }
+        } else {
+            for x in data {
+                total += nearest(chosen, &x.to_vector()).1;
+            }
         }
-        let next = if total > T::zero() && math::is_finite(total) {
+        let distance = |i: usize, x: &P| match cache.as_deref() {
+            Some(cache) => cache.get(i).copied().unwrap_or(T::zero()),
+            None => nearest(chosen, &x.to_vector()).1,
+        };
+        let next = if total > T::zero() && total.is_finite() {
             // The first point at which the running sum exceeds u·total.
-            let target = crate::sample::uniform::<T, R>(rng) * total;
+            let target = T::uniform(rng) * total;
             let mut running = T::zero();
             let mut index = data.len() - 1;
             for (i, x) in data.iter().enumerate() {
-                let d2 = nearest(chosen, &x.to_vector()).1;
+                let d2 = distance(i, x);
                 running += d2;
                 if running > target && d2 > T::zero() {
                     index = i;
@@ -265,27 +306,39 @@ where
         means[c] = pick(data, next);
     }
 
+    // Assignment: counts and means of the nearest points, then scatters.
     let mut counts = [0usize; K];
+    let mut sums = [SVector::<T, D>::zeros(); K];
     for x in data {
-        counts[nearest(&means, &x.to_vector()).0] += 1;
+        let x = x.to_vector();
+        let k = nearest(&means, &x).0;
+        counts[k] += 1;
+        sums[k] += x;
     }
-    let mut components = [fallback; K];
-    for (k, c) in components.iter_mut().enumerate() {
-        let own = if counts[k] > D {
-            let (_, scatter, n) = centred_scatter(data, |x| nearest(&means, x).0 == k);
-            let cov = scatter / (math::count::<T>(n) - T::one());
-            Gaussian::from_symmetric(means[k], cov, k).ok()
-        } else {
-            None
-        };
-        *c = match own {
-            Some(g) => g,
-            None => Gaussian::from_symmetric(means[k], data_cov, k)?,
-        };
+    let centres: [SVector<T, D>; K] =
+        core::array::from_fn(|k| sums[k] / T::from_count(counts[k].max(1)));
+    let mut scatters = [SMatrix::<T, D, D>::zeros(); K];
+    for x in data {
+        let x = x.to_vector();
+        let k = nearest(&means, &x).0;
+        linalg::add_outer_lower(&mut scatters[k], &(x - centres[k]), T::one());
     }
-    let denominator = math::count::<T>(data.len() + K);
-    let weights = counts.map(|n| math::count::<T>(n + 1) / denominator);
-    Gmm::from_components(weights, components)
+    let mut estimates = [data_cov; K];
+    for (k, e) in estimates.iter_mut().enumerate() {
+        if counts[k] > D {
+            let mut s = scatters[k] / (T::from_count(counts[k]) - T::one());
+            linalg::mirror_lower(&mut s);
+            // Singular (the points span fewer than D dimensions) or not
+            // finite: the data covariance instead.
+            if linalg::cholesky_lower(&s).is_some() {
+                *e = s;
+            }
+        }
+    }
+    let covariance = C::from_estimates(&estimates, &counts.map(T::from_count), reg)?;
+    let denominator = T::from_count(data.len() + K);
+    let weights = counts.map(|n| T::from_count(n + 1) / denominator);
+    Gmm::from_parts(weights, means, covariance)
 }
 
 fn pick<T: Real, const D: usize, P: AsPoint<T, D>>(data: &[P], i: usize) -> SVector<T, D> {
@@ -295,7 +348,7 @@ fn pick<T: Real, const D: usize, P: AsPoint<T, D>>(data: &[P], i: usize) -> SVec
 /// Index of the nearest of `means` to `x` (lowest on a tie) and the squared
 /// Euclidean distance to it.
 fn nearest<T: Real, const D: usize>(means: &[SVector<T, D>], x: &SVector<T, D>) -> (usize, T) {
-    let mut best = (0, math::max_finite::<T>());
+    let mut best = (0, T::MAX_FINITE);
     for (k, m) in means.iter().enumerate() {
         let d2 = (x - m).norm_squared();
         if d2 < best.1 {
@@ -308,6 +361,7 @@ fn nearest<T: Real, const D: usize>(means: &[SVector<T, D>], x: &SVector<T, D>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::covariance::Full;
     use crate::sample::tests::SplitMix;
 
     const DATA: [[f64; 2]; 7] = [
@@ -343,10 +397,10 @@ mod tests {
     #[test]
     fn random_points_are_distinct_data_points_with_the_data_covariance() {
         let (_, cov) = data_covariance(&DATA).unwrap();
-        let scale = crate::point::check_data::<f64, 2, _>(&DATA, 1).unwrap();
-        let cov = cov + SMatrix::<f64, 2, 2>::identity() * (1e-6 * scale);
+        let scale = crate::data::scan::<f64, 2, _>(&DATA, 1).unwrap();
+        let cov = cov + SMatrix::<f64, 2, 2>::identity() * (1e-12 * scale);
         for seed in 0..200 {
-            let m = random_points::<f64, 2, 3, _, _>(&DATA, &mut SplitMix(seed)).unwrap();
+            let m = random_points::<f64, 2, 3, Full, _, _>(&DATA, &mut SplitMix(seed)).unwrap();
             let means = m.means();
             for (k, mu) in means.iter().enumerate() {
                 assert!(DATA.iter().any(|p| SVector::from(*p) == *mu));
@@ -356,13 +410,13 @@ mod tests {
                 );
                 assert_eq!(*m.components()[k].covariance(), cov);
             }
-            assert_eq!(m.weights(), &SVector::from([1.0 / 3.0; 3]));
+            assert_eq!(m.weights(), SVector::from([1.0 / 3.0; 3]));
         }
         // Every K-subset is reachable: over many seeds all 7 points are used
         // as a first mean.
         let mut used = [false; 7];
         for seed in 0..500 {
-            let m = random_points::<f64, 2, 3, _, _>(&DATA, &mut SplitMix(seed)).unwrap();
+            let m = random_points::<f64, 2, 3, Full, _, _>(&DATA, &mut SplitMix(seed)).unwrap();
             let first = m.means()[0];
             used[DATA
                 .iter()
@@ -375,7 +429,7 @@ mod tests {
     #[test]
     fn random_points_errors() {
         assert_eq!(
-            random_points::<f64, 2, 3, _, _>(&DATA[..2], &mut SplitMix(1)),
+            random_points::<f64, 2, 3, Full, _, _>(&DATA[..2], &mut SplitMix(1)),
             Err(Error::TooFewPoints {
                 points: 2,
                 needed: 3
@@ -384,7 +438,7 @@ mod tests {
         let mut bad = DATA;
         bad[3][1] = f64::NAN;
         assert_eq!(
-            random_points::<f64, 2, 3, _, _>(&bad, &mut SplitMix(1)),
+            random_points::<f64, 2, 3, Full, _, _>(&bad, &mut SplitMix(1)),
             Err(Error::NonFiniteData { index: 3 })
         );
     }
@@ -394,12 +448,12 @@ mod tests {
         // On a line, and all identical: the data covariance is singular,
         // the regularised one is not.
         let line = [[0.0, 0.0], [1.0, 2.0], [2.0, 4.0], [3.0, 6.0]];
-        let m = random_points::<f64, 2, 2, _, _>(&line, &mut SplitMix(1)).unwrap();
+        let m = random_points::<f64, 2, 2, Full, _, _>(&line, &mut SplitMix(1)).unwrap();
         assert!(m.components().iter().all(|c| c.cholesky()[(1, 1)] > 0.0));
         let same = [[2.0f32, -1.0]; 5];
-        let m = random_points::<f32, 2, 2, _, _>(&same, &mut SplitMix(1)).unwrap();
-        assert_eq!(m.covariances()[0], SMatrix::<f32, 2, 2>::identity() * 4e-6);
-        assert!(kmeans_plus_plus::<f32, 2, 2, _, _>(&same, &mut SplitMix(1)).is_ok());
+        let m = random_points::<f32, 2, 2, Full, _, _>(&same, &mut SplitMix(1)).unwrap();
+        assert_eq!(m.covariances()[0], SMatrix::<f32, 2, 2>::identity() * 4e-12);
+        assert!(kmeans_plus_plus::<f32, 2, 2, Full, _, _>(&same, &mut SplitMix(1)).is_ok());
     }
 
     #[test]
@@ -410,13 +464,13 @@ mod tests {
         data[3] = [0.0, 5.0];
         data[7] = [4.0, 0.0];
         for seed in 0..100 {
-            let m = random_points::<f64, 2, 3, _, _>(&data, &mut SplitMix(seed)).unwrap();
+            let m = random_points::<f64, 2, 3, Full, _, _>(&data, &mut SplitMix(seed)).unwrap();
             let means = m.means();
             assert!(means[0] != means[1] && means[1] != means[2] && means[0] != means[2]);
         }
         // Fewer distinct points than components: repeated means, still valid.
         let two = [[1.0, 1.0], [1.0, 1.0], [2.0, 2.0], [1.0, 1.0]];
-        assert!(random_points::<f64, 2, 3, _, _>(&two, &mut SplitMix(4)).is_ok());
+        assert!(random_points::<f64, 2, 3, Full, _, _>(&two, &mut SplitMix(4)).is_ok());
     }
 
     #[test]
@@ -426,7 +480,7 @@ mod tests {
         // probability > 0.99).
         let mut split = 0;
         for seed in 0..100 {
-            let m = kmeans_plus_plus::<f64, 2, 2, _, _>(&DATA, &mut SplitMix(seed)).unwrap();
+            let m = kmeans_plus_plus::<f64, 2, 2, Full, _, _>(&DATA, &mut SplitMix(seed)).unwrap();
             let means = m.means();
             assert!(means
                 .iter()

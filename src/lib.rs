@@ -21,24 +21,28 @@
 #[cfg(test)]
 extern crate std;
 
-mod em;
+// Modules import one way: each uses only those listed above it.
+pub mod covariance;
+mod data;
 mod error;
-mod gaussian;
+mod estep;
+mod fit;
 pub mod init;
-mod math;
+mod linalg;
 mod mixture;
-mod point;
+mod mstep;
+mod real;
 pub mod sample;
 mod stats;
 
-pub use em::{
-    em_step, fit, fit_with_responsibilities, FitOptions, FitReport, Iteration, Termination,
-};
+pub use covariance::{CovarianceKind, Diag, Full, Gaussian, Spherical, Tied};
+pub use data::AsPoint;
 pub use error::Error;
-pub use gaussian::Gaussian;
-pub use math::Real;
+pub use fit::{
+    em_step, fit, fit_with_responsibilities, EmStep, FitOptions, FitReport, Iteration, Termination,
+};
 pub use mixture::Gmm;
-pub use point::AsPoint;
+pub use real::Real;
 pub use stats::SufficientStats;
 
 /// nalgebra, re-exported so callers can name the crate's `SVector`/`SMatrix`

@@ -3,23 +3,29 @@
 use nalgebra::{SMatrix, SVector};
 use rand_core::Rng;
 
-use crate::gaussian::Gaussian;
-use crate::math::{self, Real};
-use crate::point::{self, AsPoint};
-use crate::Error;
+use crate::covariance::{CovarianceKind, Diag, Full, Gaussian, Spherical, Tied};
+use crate::data::AsPoint;
+use crate::error::Error;
+use crate::estep::{self, Kernel};
+use crate::real::Real;
+use crate::sample::standard_normal_vector;
 
 /// A mixture of `K` multivariate normals in `D` dimensions,
-/// `p(x) = Σₖ wₖ N(x | μₖ, Σₖ)`, with scalar type `T` (`f32` or `f64`).
+/// `p(x) = Σₖ wₖ N(x | μₖ, Σₖ)`, with scalar type `T` (`f32` or `f64`) and
+/// covariance kind `C` ([`Full`] unless named: [`Diag`], [`Spherical`] or
+/// [`Tied`], see [`covariance`](crate::covariance)).
 ///
 /// A `Gmm` is built only by a validating constructor ([`Gmm::new`],
 /// [`Gmm::from_components`]), by an initialiser in [`init`](crate::init) or
-/// by a fit, so every value holds finite parameters, weights that are
-/// non-negative and sum to 1, and symmetric positive-definite covariances.
-/// It is `Copy` and lives entirely inline (no heap), so it can sit in a
-/// `static` or on the stack; its size is `size_of::<T>() · K · (3 + D + 3D²)`
-/// (weights and their logarithms; per component the mean, the covariance,
-/// its Cholesky factor and that factor's inverse, and the log-normaliser):
-/// 204 bytes for `Gmm<f32, 2, 3>`.
+/// by a fit, and it has no method that changes it in place, so every value
+/// holds finite parameters, weights that are non-negative and sum to 1,
+/// positive-definite covariances, and the E-step's constants computed from
+/// exactly those. It is `Copy` and lives entirely inline (no heap), so it
+/// can sit in a `static` or on the stack. Its size for full covariance is
+/// `size_of::<T>() · K · (3 + D + 3D²)` (weights and their logarithms; per
+/// component the mean, the covariance, its Cholesky factor and that
+/// factor's inverse, and the log-normaliser): 204 bytes for
+/// `Gmm<f32, 2, 3>`.
 ///
 /// `D = 0` or `K = 0` is rejected at compile time:
 ///
@@ -35,20 +41,27 @@ use crate::Error;
 /// let m = Gmm::<f64, 0, 1>::new([1.0], [SVector::zeros()], [SMatrix::zeros()]);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Gmm<T: Real, const D: usize, const K: usize> {
+pub struct Gmm<T: Real, const D: usize, const K: usize, C: CovarianceKind = Full> {
     weights: SVector<T, K>,
     // ln wₖ + ln-normaliser of component k: the constant part of each
     // E-step term (−∞ for a component of weight 0).
     log_coeffs: SVector<T, K>,
-    components: [Gaussian<T, D>; K],
+    means: [SVector<T, D>; K],
+    covariance: C::Params<T, D, K>,
 }
 
-impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
-    /// Number of free parameters: `K − 1` weights, `K·D` mean coordinates
-    /// and `K·D(D+1)/2` covariance entries, as counted for [`Gmm::bic`].
-    pub const PARAMETER_COUNT: usize = K - 1 + K * D + K * D * (D + 1) / 2;
+impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Gmm<T, D, K, C> {
+    /// Number of free parameters as scikit-learn's
+    /// `GaussianMixture._n_parameters` counts them, and [`Gmm::bic`] uses:
+    /// `K − 1` weights, `K·D` mean coordinates and the covariances' (full:
+    /// `K·D(D+1)/2`, diagonal: `K·D`, spherical: `K`, tied: `D(D+1)/2`).
+    pub const PARAMETER_COUNT: usize = K - 1 + K * D + C::SHAPE.parameters(D, K);
 
     /// Builds a mixture from weights, means and covariances, validating all.
+    /// The covariances are given as the kind stores them: for [`Full`]
+    /// `[SMatrix<T, D, D>; K]`, for [`Diag`] the variances
+    /// `[SVector<T, D>; K]`, for [`Spherical`] `[T; K]`, for [`Tied`] one
+    /// `SMatrix<T, D, D>`.
     ///
     /// The weights are divided by their sum, so the model's weights sum to 1
     /// to rounding even when the given ones are off by a few ulps.
@@ -60,12 +73,13 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
     /// * [`Error::InvalidWeights`] for a negative weight or weights whose sum
     ///   differs from 1 by more than `√ε`;
     /// * [`Error::NotSymmetric`] / [`Error::NotPositiveDefinite`] for a bad
-    ///   covariance, naming the component; see [`Gaussian::new`].
+    ///   covariance, naming the component (0 for the tied one); see
+    ///   [`Gaussian::new`]. A variance must be positive.
     ///
     /// # Example
     ///
     /// ```
-    /// use gaussmix::Gmm;
+    /// use gaussmix::{Diag, Gmm};
     /// use nalgebra::{matrix, vector};
     ///
     /// let gmm = Gmm::<f32, 2, 2>::new(
@@ -74,39 +88,39 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
     ///     [matrix![1.0, 0.0; 0.0, 1.0], matrix![2.0, 0.5; 0.5, 1.0]],
     /// )?;
     /// assert_eq!(gmm.predict(&[4.5, 5.5])?, 1);
+    ///
+    /// let diag = Gmm::<f32, 2, 2, Diag>::new(
+    ///     [0.3, 0.7],
+    ///     [vector![0.0, 0.0], vector![5.0, 5.0]],
+    ///     [vector![1.0, 1.0], vector![2.0, 1.0]],
+    /// )?;
+    /// assert_eq!(diag.predict(&[4.5, 5.5])?, 1);
     /// # Ok::<(), gaussmix::Error>(())
     /// ```
     pub fn new(
         weights: [T; K],
         means: [SVector<T, D>; K],
-        covariances: [SMatrix<T, D, D>; K],
+        covariances: C::Input<T, D, K>,
     ) -> Result<Self, Error> {
         const { assert!(D > 0 && K > 0, "gaussmix: D and K must be at least 1") };
-        let mut components = [Gaussian::<T, D>::standard(); K];
-        for (k, (slot, (mean, cov))) in components
-            .iter_mut()
-            .zip(means.iter().zip(covariances.iter()))
-            .enumerate()
-        {
-            *slot = Gaussian::with_index(*mean, *cov, k)?;
+        for (k, m) in means.iter().enumerate() {
+            if !m.iter().all(|&v| v.is_finite()) {
+                return Err(Error::NonFiniteParameter { component: k });
+            }
         }
-        Self::from_components(weights, components)
+        let covariance = C::validate(&covariances)?;
+        Self::from_parts(weights, means, covariance)
     }
 
-    /// Builds a mixture from weights and already validated components.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NonFiniteParameter`] or [`Error::InvalidWeights`] as for
-    /// [`Gmm::new`].
-    pub fn from_components(
+    /// Validates and normalises the weights, then assembles the model.
+    pub(crate) fn from_parts(
         weights: [T; K],
-        components: [Gaussian<T, D>; K],
+        means: [SVector<T, D>; K],
+        covariance: C::Params<T, D, K>,
     ) -> Result<Self, Error> {
-        const { assert!(D > 0 && K > 0, "gaussmix: D and K must be at least 1") };
         let mut sum = T::zero();
         for (k, &w) in weights.iter().enumerate() {
-            if !math::is_finite(w) {
+            if !w.is_finite() {
                 return Err(Error::NonFiniteParameter { component: k });
             }
             if w < T::zero() {
@@ -114,144 +128,89 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
             }
             sum += w;
         }
-        if !((sum - T::one()).abs() <= math::sqrt(math::eps::<T>())) {
+        if !((sum - T::one()).abs() <= Real::sqrt(T::EPS)) {
             return Err(Error::InvalidWeights);
         }
-        let weights = SVector::from(weights) / sum;
-        Ok(Self::from_trusted(weights, components))
+        Ok(Self::from_trusted(
+            SVector::from(weights) / sum,
+            means,
+            covariance,
+        ))
     }
 
-    /// Assembles a model from weights already known to be non-negative and
-    /// normalised (the M-step's), computing the E-step's constants.
-    pub(crate) fn from_trusted(weights: SVector<T, K>, components: [Gaussian<T, D>; K]) -> Self {
+    /// Assembles a model from parameters already known to be valid (the
+    /// M-step's), computing the E-step's constants: the only way a model's
+    /// parameters come together.
+    pub(crate) fn from_trusted(
+        weights: SVector<T, K>,
+        means: [SVector<T, D>; K],
+        covariance: C::Params<T, D, K>,
+    ) -> Self {
         let mut log_coeffs = SVector::<T, K>::zeros();
-        for ((l, &w), c) in log_coeffs
-            .iter_mut()
-            .zip(weights.iter())
-            .zip(components.iter())
-        {
+        for (k, (l, &w)) in log_coeffs.iter_mut().zip(weights.iter()).enumerate() {
             // ln 0 = −∞: a component of weight 0 never takes responsibility.
             *l = if w > T::zero() {
-                math::ln(w) + c.log_norm()
+                Real::ln(w) + C::log_norm(&covariance, k)
             } else {
-                math::neg_infinity()
+                T::NEG_INFINITY
             };
         }
         Self {
             weights,
             log_coeffs,
-            components,
+            means,
+            covariance,
         }
-    }
-
-    /// The components, for the M-step to update in place; it must call
-    /// [`Self::set_weights`] afterwards, which refreshes the E-step's
-    /// constants.
-    pub(crate) fn components_mut(&mut self) -> &mut [Gaussian<T, D>; K] {
-        &mut self.components
-    }
-
-    /// Sets weights already known to be non-negative and normalised and
-    /// recomputes the E-step's constants from them and the components.
-    pub(crate) fn set_weights(&mut self, weights: SVector<T, K>) {
-        *self = Self::from_trusted(weights, self.components);
     }
 
     /// The mixture weights `w`, non-negative and summing to 1.
-    pub fn weights(&self) -> &SVector<T, K> {
-        &self.weights
+    pub fn weights(&self) -> SVector<T, K> {
+        self.weights
     }
 
-    /// The components, in order.
-    pub fn components(&self) -> &[Gaussian<T, D>; K] {
-        &self.components
-    }
-
-    /// Component `k`, or `None` if `k ≥ K`.
-    pub fn component(&self, k: usize) -> Option<&Gaussian<T, D>> {
-        self.components.get(k)
-    }
-
-    /// The component means `μₖ`, by value.
+    /// The component means `μₖ`.
     pub fn means(&self) -> [SVector<T, D>; K] {
-        self.components.map(|c| *c.mean())
+        self.means
     }
 
-    /// The component covariances `Σₖ`, by value.
+    /// The component covariances `Σₖ` as full matrices (diagonal, `σₖ² I`,
+    /// or the shared matrix repeated, for the other kinds).
     pub fn covariances(&self) -> [SMatrix<T, D, D>; K] {
-        self.components.map(|c| *c.covariance())
+        core::array::from_fn(|k| C::covariance(&self.covariance, k))
     }
 
-    /// The E-step for one finite point: `(m, s, r)` with
-    /// `ln p(x) = m + ln s` and `r` the responsibilities, each offset
-    /// `x − μₖ` left in `offsets` for the statistics.
-    ///
-    /// Log-sum-exp with the largest term `m` factored out: that term's
-    /// exponential is exactly 1 and is not computed, and terms more than
-    /// 50 (`f32`) or 200 (`f64`) below it get responsibility 0 without an
-    /// `exp` (their true value is below `ε` by many orders, and computing it
-    /// could produce a slow subnormal). The others take a reduced-range
-    /// `exp` ([`math::exp_nonpositive`]). `s ∈ [1, K]`; the `ln` is left to
-    /// the caller, so a pass over many points can take it once per block.
-    // Always inlined: the caller's offsets and responsibilities then stay in
-    // registers instead of going through memory (it is the hot loop).
-    #[allow(clippy::inline_always)]
-    #[inline(always)]
-    pub(crate) fn e_step_point(
-        &self,
-        x: &SVector<T, D>,
-        offsets: &mut [SVector<T, D>; K],
-    ) -> Option<(T, T, SVector<T, K>)> {
-        let mut lp = SVector::<T, K>::zeros();
-        let mut best = 0;
-        let mut max = math::neg_infinity::<T>();
-        for (k, (c, d)) in self.components.iter().zip(offsets.iter_mut()).enumerate() {
-            *d = x - c.mean();
-            // `!(q <= MAX)` also catches a NaN from an overflow.
-            let q = c.half_mahalanobis_sq(d);
-            let v = if q <= math::max_finite() {
-                self.log_coeffs[k] - q
-            } else {
-                math::neg_infinity()
-            };
-            lp[k] = v;
-            if v > max {
-                max = v;
-                best = k;
-            }
-        }
-        if !math::is_finite(max) {
-            return None;
-        }
-        let cutoff = -math::lse_cutoff::<T>();
-        let mut sum = T::zero();
-        for (k, l) in lp.iter_mut().enumerate() {
-            let t = *l - max;
-            *l = if k == best {
-                T::one()
-            } else if t > cutoff {
-                math::exp_nonpositive(t)
-            } else {
-                T::zero()
-            };
-            sum += *l;
-        }
-        // sum ∈ [1, K]: the division is safe and ln(sum) is finite.
-        let resp = lp * (T::one() / sum);
-        Some((max, sum, resp))
-    }
-
-    /// Checks a point and runs [`Self::e_step_point`], naming `index` in errors.
+    /// What the E-step kernel reads.
     #[inline]
-    fn point_e_step<P: AsPoint<T, D>>(
-        &self,
-        x: &P,
-        index: usize,
-    ) -> Result<(T, T, SVector<T, K>), Error> {
-        let x = point::checked(x, index)?;
-        let mut offsets = [SVector::<T, D>::zeros(); K];
-        self.e_step_point(&x, &mut offsets)
-            .ok_or(Error::ZeroDensity { index })
+    pub(crate) fn kernel(&self) -> Kernel<'_, T, D, K, C> {
+        Kernel {
+            log_coeffs: &self.log_coeffs,
+            means: &self.means,
+            params: &self.covariance,
+        }
+    }
+
+    /// The covariance parameters as the kind stores them.
+    #[inline]
+    pub(crate) fn params(&self) -> &C::Params<T, D, K> {
+        &self.covariance
+    }
+
+    /// A 64-bit fingerprint of every parameter (FNV-1a over their bits):
+    /// statistics use it to recognise the model they were accumulated
+    /// against. Two different models share one with probability about
+    /// 2⁻⁶⁴.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |v: T| {
+            h = (h ^ v.bits()).wrapping_mul(PRIME);
+        };
+        self.weights.iter().for_each(|&w| eat(w));
+        self.means
+            .iter()
+            .for_each(|m| m.iter().for_each(|&v| eat(v)));
+        C::for_each_value(&self.covariance, &mut eat);
+        h
     }
 
     /// `ln p(x)`, the log-density of the mixture at `x` (the anomaly score:
@@ -263,7 +222,7 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
     /// [`Error::ZeroDensity`] if `x` is so far from every component that all
     /// densities underflow.
     pub fn log_prob<P: AsPoint<T, D>>(&self, x: &P) -> Result<T, Error> {
-        self.point_e_step(x, 0).map(|(m, s, _)| m + math::ln(s))
+        estep::block(&self.kernel(), core::slice::from_ref(x), 0, |_, _, _, _| {})
     }
 
     /// The responsibilities `rₖ = wₖ N(x | μₖ, Σₖ) / p(x)`: the posterior
@@ -276,7 +235,11 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
     ///
     /// As for [`Gmm::log_prob`].
     pub fn responsibilities<P: AsPoint<T, D>>(&self, x: &P) -> Result<SVector<T, K>, Error> {
-        self.point_e_step(x, 0).map(|(_, _, r)| r)
+        let mut out = SVector::zeros();
+        estep::block(&self.kernel(), core::slice::from_ref(x), 0, |_, _, _, r| {
+            out = *r;
+        })?;
+        Ok(out)
     }
 
     /// The most responsible component for `x` (hard classification, the
@@ -296,7 +259,9 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
         Ok(best)
     }
 
-    /// Total log-likelihood `Σᵢ ln p(xᵢ)` of a data set.
+    /// Total log-likelihood `Σᵢ ln p(xᵢ)` of a data set, summed exactly as
+    /// [`fit`](crate::fit()) sums it (in blocks of points, one `ln` per block), so the
+    /// two agree bit for bit.
     ///
     /// # Errors
     ///
@@ -311,22 +276,21 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
             });
         }
         let mut total = T::zero();
-        for (i, x) in data.iter().enumerate() {
-            let (m, s, _) = self.point_e_step(x, i)?;
-            total += m + math::ln(s);
+        for (b, block) in data.chunks(estep::BLOCK).enumerate() {
+            total += estep::block(&self.kernel(), block, b * estep::BLOCK, |_, _, _, _| {})?;
         }
         finite_likelihood(total)
     }
 
     /// Mean log-likelihood per point, `(1/N) Σᵢ ln p(xᵢ)` (scikit-learn's
-    /// `score`), the quantity whose change [`fit`](crate::fit) compares
-    /// with its tolerance.
+    /// `score`), the quantity whose change [`fit`](crate::fit()) compares with its
+    /// tolerance.
     ///
     /// # Errors
     ///
     /// As for [`Gmm::log_likelihood`].
     pub fn mean_log_likelihood<P: AsPoint<T, D>>(&self, data: &[P]) -> Result<T, Error> {
-        Ok(self.log_likelihood(data)? / math::count::<T>(data.len()))
+        Ok(self.log_likelihood(data)? / T::from_count(data.len()))
     }
 
     /// Bayesian information criterion `−2 ln L + p ln N`, with `p` =
@@ -337,10 +301,8 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
     /// As for [`Gmm::log_likelihood`].
     pub fn bic<P: AsPoint<T, D>>(&self, data: &[P]) -> Result<T, Error> {
         let ll = self.log_likelihood(data)?;
-        let n = math::count::<T>(data.len());
-        finite_likelihood(
-            math::lit::<T>(-2.0) * ll + math::count::<T>(Self::PARAMETER_COUNT) * math::ln(n),
-        )
+        let n = T::from_count(data.len());
+        finite_likelihood(T::lit(-2.0) * ll + T::from_count(Self::PARAMETER_COUNT) * Real::ln(n))
     }
 
     /// Akaike information criterion `−2 ln L + 2p`, with `p` =
@@ -351,16 +313,13 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
     /// As for [`Gmm::log_likelihood`].
     pub fn aic<P: AsPoint<T, D>>(&self, data: &[P]) -> Result<T, Error> {
         let ll = self.log_likelihood(data)?;
-        finite_likelihood(
-            math::lit::<T>(-2.0) * ll
-                + math::lit::<T>(2.0) * math::count::<T>(Self::PARAMETER_COUNT),
-        )
+        finite_likelihood(T::lit(-2.0) * ll + T::lit(2.0) * T::from_count(Self::PARAMETER_COUNT))
     }
 
     /// Draws a component index with probability equal to its weight, from
     /// one uniform variate (see [`sample`](crate::sample)).
     pub fn choose_component<R: Rng + ?Sized>(&self, rng: &mut R) -> usize {
-        let u = crate::sample::uniform::<T, R>(rng);
+        let u = T::uniform(rng);
         let mut cumulative = T::zero();
         let mut last_positive = 0;
         for (k, &w) in self.weights.iter().enumerate() {
@@ -376,8 +335,10 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
         last_positive
     }
 
-    /// Draws one point from the mixture: a component by weight, then a
-    /// point from that component ([`Gaussian::sample`]).
+    /// Draws one point from the mixture: a component by weight, then
+    /// `μₖ + Aₖ z` with `z` standard normal
+    /// ([`standard_normal_vector`]) and `Aₖ Aₖᵀ = Σₖ` (the Cholesky factor;
+    /// the standard deviations for diagonal and spherical kinds).
     ///
     /// # Example
     ///
@@ -401,24 +362,78 @@ impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K> {
     /// # Ok::<(), gaussmix::Error>(())
     /// ```
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> SVector<T, D> {
-        let k = self.choose_component(rng);
-        // `choose_component` returns an index below K; `get` keeps the
+        // `choose_component` returns an index below K; `min` keeps the
         // proof local instead of leaving a bounds check to the optimiser.
-        self.components
-            .get(k)
-            .unwrap_or(&self.components[K - 1])
-            .sample(rng)
+        let k = self.choose_component(rng).min(K - 1);
+        self.draw(k, rng)
     }
 
     /// Draws one point from component `k`, or `None` if `k ≥ K`.
     pub fn sample_from<R: Rng + ?Sized>(&self, k: usize, rng: &mut R) -> Option<SVector<T, D>> {
-        self.components.get(k).map(|c| c.sample(rng))
+        (k < K).then(|| self.draw(k, rng))
+    }
+
+    fn draw<R: Rng + ?Sized>(&self, k: usize, rng: &mut R) -> SVector<T, D> {
+        let z = standard_normal_vector::<T, D, R>(rng);
+        self.means[k] + C::transform(&self.covariance, k, &z)
+    }
+}
+
+impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K, Full> {
+    /// Builds a full-covariance mixture from weights and already validated
+    /// components.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NonFiniteParameter`] or [`Error::InvalidWeights`] as for
+    /// [`Gmm::new`].
+    pub fn from_components(
+        weights: [T; K],
+        components: [Gaussian<T, D>; K],
+    ) -> Result<Self, Error> {
+        const { assert!(D > 0 && K > 0, "gaussmix: D and K must be at least 1") };
+        Self::from_parts(
+            weights,
+            components.map(|c| *c.mean()),
+            components.map(|c| c.factor()),
+        )
+    }
+
+    /// The components, in order.
+    pub fn components(&self) -> [Gaussian<T, D>; K] {
+        core::array::from_fn(|k| Gaussian::from_parts(self.means[k], self.covariance[k]))
+    }
+
+    /// Component `k`, or `None` if `k ≥ K`.
+    pub fn component(&self, k: usize) -> Option<Gaussian<T, D>> {
+        (k < K).then(|| Gaussian::from_parts(self.means[k], self.covariance[k]))
+    }
+}
+
+impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K, Diag> {
+    /// The per-coordinate variances of each component.
+    pub fn variances(&self) -> [SVector<T, D>; K] {
+        core::array::from_fn(|k| Diag::covariance::<T, D, K>(&self.covariance, k).diagonal())
+    }
+}
+
+impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K, Spherical> {
+    /// The variance `σₖ²` of each component.
+    pub fn variances(&self) -> [T; K] {
+        core::array::from_fn(|k| Spherical::covariance::<T, D, K>(&self.covariance, k)[(0, 0)])
+    }
+}
+
+impl<T: Real, const D: usize, const K: usize> Gmm<T, D, K, Tied> {
+    /// The covariance all components share.
+    pub fn covariance(&self) -> SMatrix<T, D, D> {
+        *self.covariance.covariance()
     }
 }
 
 /// `Ok(x)` if `x` is finite, else [`Error::LikelihoodOverflow`].
 pub(crate) fn finite_likelihood<T: Real>(x: T) -> Result<T, Error> {
-    if math::is_finite(x) {
+    if x.is_finite() {
         Ok(x)
     } else {
         Err(Error::LikelihoodOverflow)

@@ -12,7 +12,7 @@
 //!   `u₁ ← 1 − uniform` (in `(0, 1]`, so its logarithm is finite) and
 //!   `u₂ ← uniform`: `√(−2 ln u₁) · (cos 2πu₂, sin 2πu₂)` is a pair of
 //!   independent standard normals (the sine and cosine in `f32` computed in
-//!   `f32`, see `math::sin_cos_turn`). Box–Muller needs a fixed number of RNG
+//!   `f32`, by polynomials accurate to 0.8 ε over every value `u₂` takes). Box–Muller needs a fixed number of RNG
 //!   calls (no rejection loop), so its time is bounded, which real-time
 //!   callers need. The uniform's resolution bounds the tails: `|z|` never
 //!   exceeds 5.8 for `f32` (probability of exceeding it under a true normal:
@@ -23,12 +23,12 @@
 use nalgebra::SVector;
 use rand_core::Rng;
 
-use crate::math::{self, Real};
+use crate::real::Real;
 
 /// A uniform variate in `[0, 1)` (see the [module docs](self) for how).
 #[inline]
 pub fn uniform<T: Real, R: Rng + ?Sized>(rng: &mut R) -> T {
-    math::uniform(rng)
+    T::uniform(rng)
 }
 
 /// Two independent standard normal variates by Box–Muller (see the
@@ -37,8 +37,8 @@ pub fn uniform<T: Real, R: Rng + ?Sized>(rng: &mut R) -> T {
 pub fn standard_normal_pair<T: Real, R: Rng + ?Sized>(rng: &mut R) -> (T, T) {
     let u1 = T::one() - uniform::<T, R>(rng);
     let u2 = uniform::<T, R>(rng);
-    let radius = math::sqrt(math::lit::<T>(-2.0) * math::ln(u1));
-    let (s, c) = math::sin_cos_turn(u2);
+    let radius = Real::sqrt(T::lit(-2.0) * Real::ln(u1));
+    let (s, c) = Real::sin_cos_turn(u2);
     (radius * c, radius * s)
 }
 

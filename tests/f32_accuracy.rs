@@ -15,7 +15,7 @@ mod common;
 use core::ops::ControlFlow;
 
 use gaussmix::nalgebra::{SMatrix, SVector};
-use gaussmix::{em_step, fit, init, FitOptions, Gmm};
+use gaussmix::{em_step, fit, init, FitOptions, Full, Gmm};
 
 const N: usize = 100_000;
 
@@ -25,7 +25,8 @@ fn f32_fit_matches_f64_fit_to_1e_4() {
     let data64 = common::sample(&truth, N, 11);
     let data32: Vec<SVector<f32, 2>> = data64.iter().map(|x| x.map(|v| v as f32)).collect();
 
-    let start64 = init::random_points::<f64, 2, 3, _, _>(&data64, &mut common::rng(12)).unwrap();
+    let start64 =
+        init::random_points::<f64, 2, 3, Full, _, _>(&data64, &mut common::rng(12)).unwrap();
     let start32 = Gmm::<f32, 2, 3>::new(
         start64.weights().map(|w| w as f32).into(),
         start64.means().map(|m| m.map(|v| v as f32)),
@@ -47,7 +48,7 @@ fn f32_fit_matches_f64_fit_to_1e_4() {
     assert!(f64_fit.converged());
     let mut f32_model = start32;
     for _ in 0..f64_fit.iterations {
-        f32_model = em_step(&data32, &f32_model, 1e-6).unwrap().0;
+        f32_model = em_step(&data32, &f32_model, 1e-6).unwrap().model;
     }
     let f32_mean_ll = f32_model.mean_log_likelihood(&data32).unwrap();
 

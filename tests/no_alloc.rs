@@ -17,7 +17,7 @@ use std::cell::Cell;
 use std::ops::ControlFlow;
 
 use gaussmix::nalgebra::SVector;
-use gaussmix::{fit, fit_with_responsibilities, init, FitOptions, SufficientStats};
+use gaussmix::{fit, fit_with_responsibilities, init, FitOptions, Full, SufficientStats};
 
 struct Counting;
 
@@ -70,8 +70,8 @@ fn fit_inference_and_sampling_allocate_nothing() {
     let mut rng = common::rng(6);
 
     let n = allocations_during(|| {
-        let start = init::random_points::<f64, 2, 3, _, _>(&data64, &mut rng).unwrap();
-        let seeded = init::kmeans_plus_plus::<f64, 2, 3, _, _>(&data64, &mut rng).unwrap();
+        let start = init::random_points::<f64, 2, 3, Full, _, _>(&data64, &mut rng).unwrap();
+        let seeded = init::kmeans_plus_plus::<f64, 2, 3, Full, _, _>(&data64, &mut rng).unwrap();
         let options = FitOptions::default().with_tol(1e-8);
         let report = fit(&data64, start, &options, |_| ControlFlow::Continue(())).unwrap();
         assert!(report.iterations > 3);
@@ -106,7 +106,7 @@ fn fit_inference_and_sampling_allocate_nothing() {
         std::hint::black_box(a.m_step(&model, 1e-6).unwrap());
 
         // f32 on plain arrays, as firmware would call it.
-        let start32 = init::random_points::<f32, 2, 3, _, _>(&data32, &mut rng).unwrap();
+        let start32 = init::random_points::<f32, 2, 3, Full, _, _>(&data32, &mut rng).unwrap();
         let fitted = fit(&data32, start32, &FitOptions::default(), |_| {
             ControlFlow::Continue(())
         })

@@ -13,7 +13,7 @@ mod common;
 use core::ops::ControlFlow;
 
 use gaussmix::nalgebra::{SMatrix, SVector};
-use gaussmix::{fit, init, FitOptions, Gmm, Real};
+use gaussmix::{fit, init, FitOptions, Full, Gmm, Real};
 
 /// A fitted model in `f64`, components in the truth's order, and its trace.
 struct Matched<const K: usize> {
@@ -32,7 +32,7 @@ fn fit_and_match<T: Real, const K: usize>(
     seed: u64,
 ) -> Matched<K> {
     let to64 = |x: T| gaussmix::nalgebra::try_convert::<T, f64>(x).unwrap();
-    let start = init::random_points::<T, 2, K, _, _>(data, &mut common::rng(seed)).unwrap();
+    let start = init::random_points::<T, 2, K, Full, _, _>(data, &mut common::rng(seed)).unwrap();
     let mut trace = Vec::new();
     let options = FitOptions::default().with_tol(gaussmix::nalgebra::convert(1e-7));
     let report = fit(data, start, &options, |it| {

@@ -77,7 +77,7 @@ fn em_is_monotone<T: Real, const D: usize, const K: usize>(
     let mut previous: Option<f64> = None;
     for iteration in 0..12 {
         let (next, ll) = match em_step(&data, &model, T::zero()) {
-            Ok(step) => step,
+            Ok(step) => (step.model, step.log_likelihood),
             // A component collapsing onto fewer than D + 1 points makes its
             // maximum-likelihood covariance singular; EM legitimately ends
             // there without regularisation. Everything up to here was checked.

@@ -310,7 +310,11 @@ fn check_case<const D: usize, const K: usize>(case: &'static str, text: &str) {
         if let Some(want) = want {
             check.model("em_step", &model, data, want);
         }
-        let (next, old_ll) = em_step(data, &model, 0.0)
+        let gaussmix::EmStep {
+            model: next,
+            log_likelihood: old_ll,
+            ..
+        } = em_step(data, &model, 0.0)
             .unwrap_or_else(|e| panic!("{case}: em_step from iteration {t}: {e:?}"));
         if let Some(want) = want {
             check.value(

@@ -102,8 +102,8 @@ fn run<T: Scalar, const D: usize, const K: usize>(input: &Input) {
     let data = input.data.points::<T, D>();
     let mut rng = SplitMix(input.seed);
     let start = match &input.start {
-        Start::RandomPoints => init::random_points::<T, D, K, _, _>(&data, &mut rng),
-        Start::KMeansPlusPlus => init::kmeans_plus_plus::<T, D, K, _, _>(&data, &mut rng),
+        Start::RandomPoints => init::random_points::<T, D, K, Full, _, _>(&data, &mut rng),
+        Start::KMeansPlusPlus => init::kmeans_plus_plus::<T, D, K, Full, _, _>(&data, &mut rng),
         Start::User(spec) => match spec.build::<T, D, K>() {
             Ok(m) => Ok(m),
             // The construction target checks these errors.

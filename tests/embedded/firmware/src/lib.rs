@@ -151,7 +151,7 @@ pub fn fit_from_random_points<const D: usize, const K: usize>(
     data: &[[f32; D]],
     rng: &mut Pcg32,
 ) -> Result<FitReport<f32, D, K>, Error> {
-    let start = init::random_points::<f32, D, K, _, _>(data, rng)?;
+    let start = init::random_points::<f32, D, K, Full, _, _>(data, rng)?;
     let options = FitOptions::default().with_max_iter(200);
     fit(data, start, &options, |_| ControlFlow::Continue(()))
 }

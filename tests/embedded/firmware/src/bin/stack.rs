@@ -135,7 +135,7 @@ fn start<const D: usize, const K: usize>(
     data: &[[f32; D]],
     rng: &mut Pcg32,
 ) -> Option<Gmm<f32, D, K>> {
-    let (start, s) = peak_stack(|| init::random_points::<f32, D, K, _, _>(data, rng));
+    let (start, s) = peak_stack(|| init::random_points::<f32, D, K, Full, _, _>(data, rng));
     hprintln!("stack init::random_points<{}> {}", tag, s);
     start.ok()
 }

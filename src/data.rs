@@ -1,9 +1,10 @@
-//! How data points come in: borrowed, never copied into a buffer.
+//! How data points come in (borrowed, never copied into a buffer), and the
+//! one pass that validates a data set and measures its scale.
 
 use nalgebra::{Point, SVector};
 
-use crate::math::{self, Real};
-use crate::Error;
+use crate::error::Error;
+use crate::real::Real;
 
 /// A data point of `D` coordinates that gaussmix can read in place.
 ///
@@ -44,7 +45,7 @@ pub(crate) fn checked<T: Real, const D: usize, P: AsPoint<T, D>>(
     index: usize,
 ) -> Result<SVector<T, D>, Error> {
     let v = x.to_vector();
-    if v.iter().all(|&c| math::is_finite(c)) {
+    if v.iter().all(|&c| c.is_finite()) {
         Ok(v)
     } else {
         Err(Error::NonFiniteData { index })
@@ -53,16 +54,23 @@ pub(crate) fn checked<T: Real, const D: usize, P: AsPoint<T, D>>(
 
 /// Checks a whole data set (at least `needed` points, all finite) and
 /// returns its scale: the mean over coordinates of the per-coordinate
-/// variance, `s = (1/D) Σ_d var(x_d)`, the natural unit for covariance
-/// regularisation.
+/// variance, `s = (1/D) Σ_d var(x_d)`, the unit of
+/// [`FitOptions::reg_covar`](crate::FitOptions::reg_covar).
 ///
 /// The variance is computed in the same pass, shifted by the first point
 /// (accurate unless the data sit far from the origin compared with their
-/// spread, where a rough scale is all that is needed). When it is 0 (all
-/// points identical) the scale is the largest squared coordinate instead,
-/// and 1 if the data are all zero, so a regularisation derived from it is
-/// never 0; when it overflows, the largest finite value.
-pub(crate) fn check_data<T: Real, const D: usize, P: AsPoint<T, D>>(
+/// spread, where a rough scale is all that is needed). When it is below
+/// what `T` resolves at the data's magnitude (all points identical, or a
+/// spread lost to rounding) the scale is the largest squared coordinate
+/// instead, and 1 if the data are all zero, so a regularisation derived
+/// from it is never 0.
+///
+/// # Errors
+///
+/// [`Error::TooFewPoints`], [`Error::NonFiniteData`] naming the first bad
+/// point, or [`Error::DataOverflow`] if the scale (a sum of squared
+/// deviations) overflows `T`.
+pub(crate) fn scan<T: Real, const D: usize, P: AsPoint<T, D>>(
     data: &[P],
     needed: usize,
 ) -> Result<T, Error> {
@@ -86,22 +94,18 @@ pub(crate) fn check_data<T: Real, const D: usize, P: AsPoint<T, D>>(
         sum += d;
         sum_sq += d.component_mul(&d);
         for &c in x.iter() {
-            // Comparisons, not `max`: ARMv7E-M has no instruction for fmaxf.
-            let a = c.abs();
-            if a > largest {
-                largest = a;
-            }
+            largest = Real::max(largest, c.abs());
         }
     }
-    let n = math::count::<T>(data.len());
+    let n = T::from_count(data.len());
     let mut total = T::zero();
     for i in 0..D {
-        total += (sum_sq[i] - sum[i] * sum[i] / n).max(T::zero()) / n;
+        total += Real::max(sum_sq[i] - sum[i] * (sum[i] / n), T::zero()) / n;
     }
-    let variance = total / math::count::<T>(D);
+    let variance = total / T::from_count(D);
     // A spread below ε of the coordinates' size (subnormal, or lost to
     // rounding) is no scale: fall back to the coordinates' size.
-    let resolution = math::eps::<T>() * largest;
+    let resolution = T::EPS * largest;
     let scale = if variance > resolution * resolution {
         variance
     } else if largest > T::zero() {
@@ -109,11 +113,11 @@ pub(crate) fn check_data<T: Real, const D: usize, P: AsPoint<T, D>>(
     } else {
         T::one()
     };
-    Ok(if math::is_finite(scale) {
-        scale
+    if scale.is_finite() && sum_sq.iter().all(|&v| v.is_finite()) {
+        Ok(scale)
     } else {
-        math::max_finite()
-    })
+        Err(Error::DataOverflow)
+    }
 }
 
 #[cfg(test)]
@@ -124,21 +128,23 @@ mod tests {
     fn scale_is_mean_variance_with_fallbacks() {
         // Variances 1 and 4 (population): mean 2.5.
         let data = [[0.0, 0.0], [2.0, 4.0], [0.0, 4.0], [2.0, 0.0]];
-        assert!((check_data::<f64, 2, _>(&data, 1).unwrap() - 2.5).abs() < 1e-15);
+        assert!((scan::<f64, 2, _>(&data, 1).unwrap() - 2.5).abs() < 1e-15);
         let same = [[3.0f32, -4.0]; 5];
-        assert_eq!(check_data::<f32, 2, _>(&same, 2).unwrap(), 16.0);
-        assert_eq!(check_data::<f32, 2, _>(&[[0.0f32; 2]; 3], 1).unwrap(), 1.0);
+        assert_eq!(scan::<f32, 2, _>(&same, 2).unwrap(), 16.0);
+        assert_eq!(scan::<f32, 2, _>(&[[0.0f32; 2]; 3], 1).unwrap(), 1.0);
         let huge = [[3e38f32, 0.0], [-3e38, 0.0]];
-        assert_eq!(check_data::<f32, 2, _>(&huge, 1).unwrap(), f32::MAX);
+        assert_eq!(scan::<f32, 2, _>(&huge, 1), Err(Error::DataOverflow));
+        let far_apart = [[-1e20f32], [1e20]];
+        assert_eq!(scan::<f32, 1, _>(&far_apart, 1), Err(Error::DataOverflow));
         assert_eq!(
-            check_data::<f32, 2, _>(&same, 6),
+            scan::<f32, 2, _>(&same, 6),
             Err(Error::TooFewPoints {
                 points: 5,
                 needed: 6
             })
         );
         assert_eq!(
-            check_data::<f64, 2, _>(&[[0.0, 0.0], [1.0, f64::NAN]], 1),
+            scan::<f64, 2, _>(&[[0.0, 0.0], [1.0, f64::NAN]], 1),
             Err(Error::NonFiniteData { index: 1 })
         );
     }

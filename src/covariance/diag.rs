@@ -1,0 +1,192 @@
+//! Diagonal covariance: each component its own variance per coordinate.
+//! Statistics keep `Σᵢ rᵢₖ (xᵢ − cₖ)²` per coordinate (`O(K·D)`), and a
+//! point costs `O(K·D)`.
+
+use nalgebra::{SMatrix, SVector};
+
+use super::{each_component, log_norm_from, CovarianceKind, Diag, Moments1, Shape};
+use crate::error::Error;
+use crate::linalg;
+use crate::real::Real;
+
+/// One component's variances `σᵢ²` with `1/(√2 σᵢ)` (so that
+/// `Σᵢ (dᵢ/(√2 σᵢ))²` is half the squared Mahalanobis distance) and the
+/// log-normaliser `−(D/2) ln 2π − Σᵢ ln σᵢ`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DiagFactor<T: Real, const D: usize> {
+    variances: SVector<T, D>,
+    half_inv_sd: SVector<T, D>,
+    log_norm: T,
+}
+
+impl<T: Real, const D: usize> DiagFactor<T, D> {
+    /// `None` unless every variance is positive with a finite inverse and
+    /// the log-normaliser is finite.
+    fn new(variances: SVector<T, D>) -> Option<Self> {
+        let mut half_inv_sd = SVector::<T, D>::zeros();
+        let mut log_det_half = T::zero();
+        for i in 0..D {
+            let v = variances[i];
+            if !(v > T::zero()) || !v.is_finite() {
+                return None;
+            }
+            let sd = Real::sqrt(v);
+            half_inv_sd[i] = T::one() / sd * T::lit(core::f64::consts::FRAC_1_SQRT_2);
+            if !half_inv_sd[i].is_finite() {
+                return None;
+            }
+            log_det_half += Real::ln(sd);
+        }
+        Some(Self {
+            variances,
+            half_inv_sd,
+            log_norm: log_norm_from(D, log_det_half)?,
+        })
+    }
+
+    fn lifted(variances: &SVector<T, D>, reg: T) -> Option<(Self, T)> {
+        let largest = variances.iter().fold(T::zero(), |m, &v| Real::max(m, v));
+        linalg::lift(reg, largest, D, |lambda| {
+            Self::new(variances.map(|v| v + lambda))
+        })
+    }
+
+    fn one() -> Self {
+        Self {
+            variances: SVector::repeat(T::one()),
+            half_inv_sd: SVector::repeat(T::lit(core::f64::consts::FRAC_1_SQRT_2)),
+            log_norm: -T::lit(0.5) * T::from_count(D) * T::LN_2PI,
+        }
+    }
+}
+
+impl CovarianceKind for Diag {
+    const NAME: &'static str = "diag";
+    const SHAPE: Shape = Shape::DiagonalPerComponent;
+    type Params<T: Real, const D: usize, const K: usize> = [DiagFactor<T, D>; K];
+    type Input<T: Real, const D: usize, const K: usize> = [SVector<T, D>; K];
+    type Second<T: Real, const D: usize, const K: usize> = [SVector<T, D>; K];
+
+    fn validate<T: Real, const D: usize, const K: usize>(
+        input: &[SVector<T, D>; K],
+    ) -> Result<[DiagFactor<T, D>; K], Error> {
+        let mut out = [DiagFactor::one(); K];
+        for (k, (slot, v)) in out.iter_mut().zip(input.iter()).enumerate() {
+            if !v.iter().all(|&x| x.is_finite()) {
+                return Err(Error::NonFiniteParameter { component: k });
+            }
+            *slot = DiagFactor::new(*v).ok_or(Error::NotPositiveDefinite { component: k })?;
+        }
+        Ok(out)
+    }
+
+    #[inline]
+    fn log_norm<T: Real, const D: usize, const K: usize>(p: &[DiagFactor<T, D>; K], k: usize) -> T {
+        p[k].log_norm
+    }
+
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn half_mahalanobis_sq<T: Real, const D: usize, const K: usize>(
+        p: &[DiagFactor<T, D>; K],
+        k: usize,
+        d: &SVector<T, D>,
+    ) -> T {
+        let h = &p[k].half_inv_sd;
+        let mut q = T::zero();
+        for i in 0..D {
+            let z = h[i] * d[i];
+            q += z * z;
+        }
+        q
+    }
+
+    fn covariance<T: Real, const D: usize, const K: usize>(
+        p: &[DiagFactor<T, D>; K],
+        k: usize,
+    ) -> SMatrix<T, D, D> {
+        SMatrix::from_diagonal(&p[k].variances)
+    }
+
+    fn transform<T: Real, const D: usize, const K: usize>(
+        p: &[DiagFactor<T, D>; K],
+        k: usize,
+        z: &SVector<T, D>,
+    ) -> SVector<T, D> {
+        p[k].variances.zip_map(z, |v, z| Real::sqrt(v) * z)
+    }
+
+    fn for_each_value<T: Real, const D: usize, const K: usize>(
+        p: &[DiagFactor<T, D>; K],
+        mut f: impl FnMut(T),
+    ) {
+        for c in p {
+            c.variances.iter().for_each(|&v| f(v));
+        }
+    }
+
+    fn second_zero<T: Real, const D: usize, const K: usize>() -> [SVector<T, D>; K] {
+        [SVector::zeros(); K]
+    }
+
+    fn second_add<T: Real, const D: usize, const K: usize>(
+        a: &mut [SVector<T, D>; K],
+        b: &[SVector<T, D>; K],
+    ) {
+        for (a, b) in a.iter_mut().zip(b.iter()) {
+            *a += b;
+        }
+    }
+
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn second_push<T: Real, const D: usize, const K: usize>(
+        s: &mut [SVector<T, D>; K],
+        k: usize,
+        r: T,
+        d: &SVector<T, D>,
+    ) {
+        let s = &mut s[k];
+        for i in 0..D {
+            s[i] += r * d[i] * d[i];
+        }
+    }
+
+    fn needs_recentring<T: Real, const D: usize, const K: usize>(
+        s: &[SVector<T, D>; K],
+        m: &Moments1<T, D, K>,
+    ) -> bool {
+        (0..K).any(|k| {
+            m.live[k]
+                && (0..D).any(|i| {
+                    let delta = m.first[k][i] / m.counts[k];
+                    super::cancels(s[k][i] / m.counts[k], delta * delta, m.resolution[k])
+                })
+        })
+    }
+
+    fn m_step<T: Real, const D: usize, const K: usize>(
+        s: &[SVector<T, D>; K],
+        m: &Moments1<T, D, K>,
+        reg: T,
+        previous: &[DiagFactor<T, D>; K],
+    ) -> Result<([DiagFactor<T, D>; K], T), Error> {
+        each_component(*previous, &m.live, |k| {
+            let inv = T::one() / m.counts[k];
+            let delta = m.delta(k);
+            DiagFactor::lifted(&s[k].zip_map(&delta, |s2, d| s2 * inv - d * d), reg)
+        })
+    }
+
+    /// The diagonals of the estimates.
+    fn from_estimates<T: Real, const D: usize, const K: usize>(
+        covariances: &[SMatrix<T, D, D>; K],
+        _counts: &[T; K],
+        reg: T,
+    ) -> Result<[DiagFactor<T, D>; K], Error> {
+        each_component([DiagFactor::one(); K], &[true; K], |k| {
+            DiagFactor::lifted(&covariances[k].diagonal(), reg)
+        })
+        .map(|(p, _)| p)
+    }
+}

@@ -1,0 +1,276 @@
+//! Covariance kinds: how a mixture's covariances are parameterised.
+//!
+//! The kind is the fourth type parameter of [`Gmm`](crate::Gmm), a
+//! zero-sized marker, as in scikit-learn's `covariance_type`:
+//!
+//! | kind | each component's covariance | stored per model | free parameters |
+//! |---|---|---|---|
+//! | [`Full`] (default) | any symmetric positive-definite `Σₖ` | `K` matrices | `K·D(D+1)/2` |
+//! | [`Diag`] | `diag(σₖ₁², …, σₖ_D²)` | `K` vectors | `K·D` |
+//! | [`Spherical`] | `σₖ² I` | `K` scalars | `K` |
+//! | [`Tied`] | one `Σ` shared by all | one matrix | `D(D+1)/2` |
+//!
+//! A kind decides what the model stores, what [`Gmm::new`](crate::Gmm::new)
+//! takes, the squared Mahalanobis term of the E-step, the second moments the
+//! statistics keep (`O(K·D²)` for full, `O(K·D)` for diagonal, `O(K)` for
+//! spherical, `O(D²)` for tied) and the covariance M-step (tied pools the
+//! scatter of all components). Everything else (weights, means,
+//! log-sum-exp, the fit loop) is shared. The trait is sealed: these four are
+//! all there are, and each lives in a file of its own in this folder.
+
+use core::fmt::Debug;
+use core::hash::Hash;
+
+use nalgebra::{SMatrix, SVector};
+
+use crate::error::Error;
+use crate::real::Real;
+
+mod diag;
+mod full;
+mod spherical;
+mod tied;
+
+pub use full::Gaussian;
+
+/// Full covariance: each component has its own symmetric positive-definite
+/// matrix. [`Gmm::new`](crate::Gmm::new) takes `[SMatrix<T, D, D>; K]`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Full;
+
+/// Diagonal covariance: each component has its own variance per
+/// coordinate (axis-aligned ellipsoids). [`Gmm::new`](crate::Gmm::new)
+/// takes the variances as `[SVector<T, D>; K]`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Diag;
+
+/// Spherical covariance: each component has one variance for all
+/// coordinates, `σₖ² I`. [`Gmm::new`](crate::Gmm::new) takes `[T; K]`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Spherical;
+
+/// Tied covariance: all components share one symmetric positive-definite
+/// matrix. [`Gmm::new`](crate::Gmm::new) takes one `SMatrix<T, D, D>`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Tied;
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Full {}
+    impl Sealed for super::Diag {}
+    impl Sealed for super::Spherical {}
+    impl Sealed for super::Tied {}
+}
+
+/// How many numbers a kind's covariances have, as a function of `D` and `K`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[doc(hidden)]
+pub enum Shape {
+    /// `K` symmetric matrices.
+    MatrixPerComponent,
+    /// `K` diagonals.
+    DiagonalPerComponent,
+    /// `K` scalars.
+    ScalarPerComponent,
+    /// One symmetric matrix.
+    SharedMatrix,
+}
+
+impl Shape {
+    /// Free parameters of the covariances, as scikit-learn's
+    /// `GaussianMixture._n_parameters` counts them.
+    #[must_use]
+    pub const fn parameters(self, d: usize, k: usize) -> usize {
+        match self {
+            Shape::MatrixPerComponent => k * d * (d + 1) / 2,
+            Shape::DiagonalPerComponent => k * d,
+            Shape::ScalarPerComponent => k,
+            Shape::SharedMatrix => d * (d + 1) / 2,
+        }
+    }
+}
+
+/// A covariance kind: [`Full`], [`Diag`], [`Spherical`] or [`Tied`]
+/// (sealed). Its items other than [`NAME`](Self::NAME) and
+/// [`SHAPE`](Self::SHAPE) are the crate's internals and hidden from the
+/// documentation; use the kinds through [`Gmm`](crate::Gmm).
+pub trait CovarianceKind:
+    sealed::Sealed + Copy + Debug + Default + PartialEq + Eq + Hash + Send + Sync + 'static
+{
+    /// The kind's name in scikit-learn's `covariance_type`.
+    const NAME: &'static str;
+    /// How many numbers the covariances have.
+    #[doc(hidden)]
+    const SHAPE: Shape;
+
+    /// The covariances as the model stores them, with the factors and
+    /// log-normalisers the E-step needs.
+    #[doc(hidden)]
+    type Params<T: Real, const D: usize, const K: usize>: Copy + Debug + PartialEq;
+    /// What [`Gmm::new`](crate::Gmm::new) takes.
+    #[doc(hidden)]
+    type Input<T: Real, const D: usize, const K: usize>: Copy;
+    /// The second moments the statistics keep.
+    #[doc(hidden)]
+    type Second<T: Real, const D: usize, const K: usize>: Copy + Debug + PartialEq;
+
+    /// Validates user-given covariances: finite, symmetric, positive
+    /// definite, naming the component in errors.
+    #[doc(hidden)]
+    fn validate<T: Real, const D: usize, const K: usize>(
+        input: &Self::Input<T, D, K>,
+    ) -> Result<Self::Params<T, D, K>, Error>;
+
+    /// `−(D/2) ln 2π − ½ ln det Σₖ`.
+    #[doc(hidden)]
+    fn log_norm<T: Real, const D: usize, const K: usize>(p: &Self::Params<T, D, K>, k: usize) -> T;
+
+    /// `½ (x − μₖ)ᵀ Σₖ⁻¹ (x − μₖ)` for `d = x − μₖ`; `+∞` or NaN on
+    /// overflow (callers treat both as zero density).
+    #[doc(hidden)]
+    fn half_mahalanobis_sq<T: Real, const D: usize, const K: usize>(
+        p: &Self::Params<T, D, K>,
+        k: usize,
+        d: &SVector<T, D>,
+    ) -> T;
+
+    /// `Σₖ` as a full matrix.
+    #[doc(hidden)]
+    fn covariance<T: Real, const D: usize, const K: usize>(
+        p: &Self::Params<T, D, K>,
+        k: usize,
+    ) -> SMatrix<T, D, D>;
+
+    /// `Aₖ z` for a factor `Aₖ Aₖᵀ = Σₖ` (the lower Cholesky factor for
+    /// full and tied covariances): the sampling transform.
+    #[doc(hidden)]
+    fn transform<T: Real, const D: usize, const K: usize>(
+        p: &Self::Params<T, D, K>,
+        k: usize,
+        z: &SVector<T, D>,
+    ) -> SVector<T, D>;
+
+    /// Calls `f` with every number that defines the covariances (for
+    /// fingerprints).
+    #[doc(hidden)]
+    fn for_each_value<T: Real, const D: usize, const K: usize>(
+        p: &Self::Params<T, D, K>,
+        f: impl FnMut(T),
+    );
+
+    /// Second moments of nothing.
+    #[doc(hidden)]
+    fn second_zero<T: Real, const D: usize, const K: usize>() -> Self::Second<T, D, K>;
+
+    /// `a += b`.
+    #[doc(hidden)]
+    fn second_add<T: Real, const D: usize, const K: usize>(
+        a: &mut Self::Second<T, D, K>,
+        b: &Self::Second<T, D, K>,
+    );
+
+    /// Adds component `k`'s share `r` of a point at offset `d` from its
+    /// shift: `r d dᵀ` (or the part of it the kind keeps).
+    #[doc(hidden)]
+    fn second_push<T: Real, const D: usize, const K: usize>(
+        s: &mut Self::Second<T, D, K>,
+        k: usize,
+        r: T,
+        d: &SVector<T, D>,
+    );
+
+    /// `true` if a one-pass variance of a live component would lose more
+    /// than 4 bits to cancellation, or its moments are not finite: for
+    /// some diagonal entry, `raw = S2ᵢᵢ/N` is not finite or
+    /// `16 (raw − δᵢ²) < raw` (see
+    /// [`SufficientStats::needs_recentring`](crate::SufficientStats::needs_recentring)).
+    #[doc(hidden)]
+    fn needs_recentring<T: Real, const D: usize, const K: usize>(
+        s: &Self::Second<T, D, K>,
+        m: &Moments1<T, D, K>,
+    ) -> bool;
+
+    /// The covariance M-step: new parameters from the statistics of live
+    /// components (the others keep theirs from `previous`), regularised by
+    /// [`lift`](crate::linalg::lift) with the absolute `reg`. Returns the
+    /// largest `λ` added.
+    #[doc(hidden)]
+    fn m_step<T: Real, const D: usize, const K: usize>(
+        s: &Self::Second<T, D, K>,
+        m: &Moments1<T, D, K>,
+        reg: T,
+        previous: &Self::Params<T, D, K>,
+    ) -> Result<(Self::Params<T, D, K>, T), Error>;
+
+    /// Parameters from `K` full covariance estimates with their point
+    /// counts (the initialisers'): a kind keeps what it can represent
+    /// (diagonals, their mean, or the count-weighted average), lifted by
+    /// [`lift`](crate::linalg::lift) with the absolute `reg`.
+    #[doc(hidden)]
+    fn from_estimates<T: Real, const D: usize, const K: usize>(
+        covariances: &[SMatrix<T, D, D>; K],
+        counts: &[T; K],
+        reg: T,
+    ) -> Result<Self::Params<T, D, K>, Error>;
+}
+
+/// The first-order statistics the covariance M-step reads beside the
+/// kind's second moments: soft counts `Nₖ`, shifted first moments
+/// `S1ₖ = Σᵢ rᵢₖ (xᵢ − cₖ)`, and which components are live (a soft count
+/// above `ε Σⱼ Nⱼ`; the others cannot be re-estimated).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[doc(hidden)]
+pub struct Moments1<T: Real, const D: usize, const K: usize> {
+    pub(crate) counts: SVector<T, K>,
+    pub(crate) first: [SVector<T, D>; K],
+    pub(crate) live: [bool; K],
+    pub(crate) total: T,
+    /// Per component `(16 ε ‖cₖ‖∞)²`: variances below it are rounding noise
+    /// of coordinates near the shift `cₖ`, so their cancellation is no loss.
+    pub(crate) resolution: [T; K],
+}
+
+impl<T: Real, const D: usize, const K: usize> Moments1<T, D, K> {
+    /// `δₖ = S1ₖ / Nₖ`, the step from the shift to the new mean.
+    #[inline]
+    pub(crate) fn delta(&self, k: usize) -> SVector<T, D> {
+        self.first[k] * (T::one() / self.counts[k])
+    }
+}
+
+/// `true` if `raw` (a second moment divided by its count) is not finite,
+/// or is above `resolution` and loses more than 4 bits when `delta_sq` is
+/// subtracted: the one rule of [`CovarianceKind::needs_recentring`].
+#[inline]
+pub(crate) fn cancels<T: Real>(raw: T, delta_sq: T, resolution: T) -> bool {
+    !raw.is_finite() || (raw > resolution && !(T::lit(16.0) * (raw - delta_sq) >= raw))
+}
+
+/// Runs `estimate(k)` for every component `k` with `live[k]`, keeping
+/// `previous[k]` for the others: the per-component M-step (and start) of
+/// the full, diagonal and spherical kinds. Returns the estimates and the
+/// largest `λ` they report, or [`Error::NotPositiveDefinite`] naming the
+/// first component `estimate` fails for.
+pub(crate) fn each_component<T: Real, F: Copy, const K: usize>(
+    previous: [F; K],
+    live: &[bool; K],
+    mut estimate: impl FnMut(usize) -> Option<(F, T)>,
+) -> Result<([F; K], T), Error> {
+    let mut out = previous;
+    let mut applied = T::zero();
+    for (k, slot) in out.iter_mut().enumerate() {
+        if live[k] {
+            let (f, lambda) = estimate(k).ok_or(Error::NotPositiveDefinite { component: k })?;
+            *slot = f;
+            applied = Real::max(applied, lambda);
+        }
+    }
+    Ok((out, applied))
+}
+
+/// `−(D/2) ln 2π − log_det_half`, or `None` if not finite.
+#[inline]
+pub(crate) fn log_norm_from<T: Real>(dimension: usize, log_det_half: T) -> Option<T> {
+    let v = -T::lit(0.5) * T::from_count(dimension) * T::LN_2PI - log_det_half;
+    v.is_finite().then_some(v)
+}

@@ -1,0 +1,183 @@
+//! Spherical covariance: each component one variance `σₖ²` for every
+//! coordinate, the mean of the per-coordinate variances. Statistics keep
+//! `Σᵢ rᵢₖ ‖xᵢ − cₖ‖²` per component (`O(K)`), and a point costs `O(K·D)`.
+
+use nalgebra::{SMatrix, SVector};
+
+use super::{each_component, log_norm_from, CovarianceKind, Moments1, Shape, Spherical};
+use crate::error::Error;
+use crate::linalg;
+use crate::real::Real;
+
+/// One component's variance `σ²` with `1/(2σ²)` and the log-normaliser
+/// `−(D/2) ln 2π − D ln σ`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SphericalFactor<T: Real> {
+    variance: T,
+    half_precision: T,
+    log_norm: T,
+}
+
+impl<T: Real> SphericalFactor<T> {
+    fn new(variance: T, dimension: usize) -> Option<Self> {
+        if !(variance > T::zero()) || !variance.is_finite() {
+            return None;
+        }
+        let sd = Real::sqrt(variance);
+        let h = T::one() / sd * T::lit(core::f64::consts::FRAC_1_SQRT_2);
+        let half_precision = h * h;
+        if !half_precision.is_finite() {
+            return None;
+        }
+        Some(Self {
+            variance,
+            half_precision,
+            log_norm: log_norm_from(dimension, T::from_count(dimension) * Real::ln(sd))?,
+        })
+    }
+
+    fn lifted(variance: T, dimension: usize, reg: T) -> Option<(Self, T)> {
+        linalg::lift(reg, variance, dimension, |lambda| {
+            Self::new(variance + lambda, dimension)
+        })
+    }
+
+    fn one(dimension: usize) -> Self {
+        Self {
+            variance: T::one(),
+            half_precision: T::lit(0.5),
+            log_norm: -T::lit(0.5) * T::from_count(dimension) * T::LN_2PI,
+        }
+    }
+}
+
+impl CovarianceKind for Spherical {
+    const NAME: &'static str = "spherical";
+    const SHAPE: Shape = Shape::ScalarPerComponent;
+    type Params<T: Real, const D: usize, const K: usize> = [SphericalFactor<T>; K];
+    type Input<T: Real, const D: usize, const K: usize> = [T; K];
+    type Second<T: Real, const D: usize, const K: usize> = SVector<T, K>;
+
+    fn validate<T: Real, const D: usize, const K: usize>(
+        input: &[T; K],
+    ) -> Result<[SphericalFactor<T>; K], Error> {
+        let mut out = [SphericalFactor::one(D); K];
+        for (k, (slot, &v)) in out.iter_mut().zip(input.iter()).enumerate() {
+            if !v.is_finite() {
+                return Err(Error::NonFiniteParameter { component: k });
+            }
+            *slot =
+                SphericalFactor::new(v, D).ok_or(Error::NotPositiveDefinite { component: k })?;
+        }
+        Ok(out)
+    }
+
+    #[inline]
+    fn log_norm<T: Real, const D: usize, const K: usize>(
+        p: &[SphericalFactor<T>; K],
+        k: usize,
+    ) -> T {
+        p[k].log_norm
+    }
+
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn half_mahalanobis_sq<T: Real, const D: usize, const K: usize>(
+        p: &[SphericalFactor<T>; K],
+        k: usize,
+        d: &SVector<T, D>,
+    ) -> T {
+        let mut q = T::zero();
+        for i in 0..D {
+            q += d[i] * d[i];
+        }
+        q * p[k].half_precision
+    }
+
+    fn covariance<T: Real, const D: usize, const K: usize>(
+        p: &[SphericalFactor<T>; K],
+        k: usize,
+    ) -> SMatrix<T, D, D> {
+        SMatrix::identity() * p[k].variance
+    }
+
+    fn transform<T: Real, const D: usize, const K: usize>(
+        p: &[SphericalFactor<T>; K],
+        k: usize,
+        z: &SVector<T, D>,
+    ) -> SVector<T, D> {
+        z * Real::sqrt(p[k].variance)
+    }
+
+    fn for_each_value<T: Real, const D: usize, const K: usize>(
+        p: &[SphericalFactor<T>; K],
+        mut f: impl FnMut(T),
+    ) {
+        for c in p {
+            f(c.variance);
+        }
+    }
+
+    fn second_zero<T: Real, const D: usize, const K: usize>() -> SVector<T, K> {
+        SVector::zeros()
+    }
+
+    fn second_add<T: Real, const D: usize, const K: usize>(
+        a: &mut SVector<T, K>,
+        b: &SVector<T, K>,
+    ) {
+        *a += b;
+    }
+
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn second_push<T: Real, const D: usize, const K: usize>(
+        s: &mut SVector<T, K>,
+        k: usize,
+        r: T,
+        d: &SVector<T, D>,
+    ) {
+        let mut q = T::zero();
+        for i in 0..D {
+            q += d[i] * d[i];
+        }
+        s[k] += r * q;
+    }
+
+    fn needs_recentring<T: Real, const D: usize, const K: usize>(
+        s: &SVector<T, K>,
+        m: &Moments1<T, D, K>,
+    ) -> bool {
+        (0..K).any(|k| {
+            m.live[k] && {
+                let delta = m.first[k] / m.counts[k];
+                super::cancels(s[k] / m.counts[k], delta.norm_squared(), m.resolution[k])
+            }
+        })
+    }
+
+    fn m_step<T: Real, const D: usize, const K: usize>(
+        s: &SVector<T, K>,
+        m: &Moments1<T, D, K>,
+        reg: T,
+        previous: &[SphericalFactor<T>; K],
+    ) -> Result<([SphericalFactor<T>; K], T), Error> {
+        each_component(*previous, &m.live, |k| {
+            let delta = m.delta(k);
+            let variance = (s[k] * (T::one() / m.counts[k]) - delta.dot(&delta)) / T::from_count(D);
+            SphericalFactor::lifted(variance, D, reg)
+        })
+    }
+
+    /// The mean of each estimate's diagonal.
+    fn from_estimates<T: Real, const D: usize, const K: usize>(
+        covariances: &[SMatrix<T, D, D>; K],
+        _counts: &[T; K],
+        reg: T,
+    ) -> Result<[SphericalFactor<T>; K], Error> {
+        each_component([SphericalFactor::one(D); K], &[true; K], |k| {
+            SphericalFactor::lifted(covariances[k].trace() / T::from_count(D), D, reg)
+        })
+        .map(|(p, _)| p)
+    }
+}

@@ -1,0 +1,147 @@
+//! Tied covariance: one symmetric positive-definite matrix shared by every
+//! component. Its M-step pools the scatter of all components about their
+//! own new means, `Σ = (1/N) Σₖ (S2ₖ − Nₖ δₖ δₖᵀ)`, so the statistics keep a
+//! single `D×D` second moment (each point's share about its own
+//! component's shift, summed over components).
+
+use nalgebra::{SMatrix, SVector};
+
+use super::full::{scatter, Factor};
+use super::{CovarianceKind, Moments1, Shape, Tied};
+use crate::error::Error;
+use crate::linalg;
+use crate::real::Real;
+
+impl CovarianceKind for Tied {
+    const NAME: &'static str = "tied";
+    const SHAPE: Shape = Shape::SharedMatrix;
+    type Params<T: Real, const D: usize, const K: usize> = Factor<T, D>;
+    type Input<T: Real, const D: usize, const K: usize> = SMatrix<T, D, D>;
+    type Second<T: Real, const D: usize, const K: usize> = SMatrix<T, D, D>;
+
+    /// Errors name component 0: the one matrix all components share.
+    fn validate<T: Real, const D: usize, const K: usize>(
+        input: &SMatrix<T, D, D>,
+    ) -> Result<Factor<T, D>, Error> {
+        Factor::validated(*input, 0)
+    }
+
+    #[inline]
+    fn log_norm<T: Real, const D: usize, const K: usize>(p: &Factor<T, D>, _k: usize) -> T {
+        p.log_norm()
+    }
+
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn half_mahalanobis_sq<T: Real, const D: usize, const K: usize>(
+        p: &Factor<T, D>,
+        _k: usize,
+        d: &SVector<T, D>,
+    ) -> T {
+        p.half_mahalanobis_sq(d)
+    }
+
+    fn covariance<T: Real, const D: usize, const K: usize>(
+        p: &Factor<T, D>,
+        _k: usize,
+    ) -> SMatrix<T, D, D> {
+        *p.covariance()
+    }
+
+    fn transform<T: Real, const D: usize, const K: usize>(
+        p: &Factor<T, D>,
+        _k: usize,
+        z: &SVector<T, D>,
+    ) -> SVector<T, D> {
+        p.transform(z)
+    }
+
+    fn for_each_value<T: Real, const D: usize, const K: usize>(
+        p: &Factor<T, D>,
+        mut f: impl FnMut(T),
+    ) {
+        p.covariance().iter().for_each(|&v| f(v));
+    }
+
+    fn second_zero<T: Real, const D: usize, const K: usize>() -> SMatrix<T, D, D> {
+        SMatrix::zeros()
+    }
+
+    fn second_add<T: Real, const D: usize, const K: usize>(
+        a: &mut SMatrix<T, D, D>,
+        b: &SMatrix<T, D, D>,
+    ) {
+        *a += b;
+    }
+
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn second_push<T: Real, const D: usize, const K: usize>(
+        s: &mut SMatrix<T, D, D>,
+        _k: usize,
+        r: T,
+        d: &SVector<T, D>,
+    ) {
+        linalg::add_outer_lower(s, d, r);
+    }
+
+    /// On the pooled diagonal: `raw = Σₖ S2ₖ,ᵢᵢ / N` against
+    /// `Σₖ Nₖ δₖᵢ² / N` over the live components.
+    fn needs_recentring<T: Real, const D: usize, const K: usize>(
+        s: &SMatrix<T, D, D>,
+        m: &Moments1<T, D, K>,
+    ) -> bool {
+        let mut resolution = T::zero();
+        for k in 0..K {
+            if m.live[k] {
+                resolution = Real::max(resolution, m.resolution[k]);
+            }
+        }
+        (0..D).any(|i| {
+            let mut subtracted = T::zero();
+            for k in 0..K {
+                if m.live[k] {
+                    let delta = m.first[k][i] / m.counts[k];
+                    subtracted += m.counts[k] * delta * delta;
+                }
+            }
+            super::cancels(s[(i, i)] / m.total, subtracted / m.total, resolution)
+        })
+    }
+
+    /// Starved components' shares are left out of the pool: their weight is
+    /// at most `ε` of the total, and their means are not re-estimated.
+    fn m_step<T: Real, const D: usize, const K: usize>(
+        s: &SMatrix<T, D, D>,
+        m: &Moments1<T, D, K>,
+        reg: T,
+        _previous: &Factor<T, D>,
+    ) -> Result<(Factor<T, D>, T), Error> {
+        let cov = scatter(s, m.total, |c| {
+            let inv = T::one() / m.total;
+            for k in 0..K {
+                if m.live[k] {
+                    let delta = m.delta(k);
+                    linalg::add_outer_lower(c, &delta, -(m.counts[k] * inv));
+                }
+            }
+        });
+        Factor::lifted(&cov, reg).ok_or(Error::NotPositiveDefinite { component: 0 })
+    }
+
+    /// The count-weighted average of the estimates.
+    fn from_estimates<T: Real, const D: usize, const K: usize>(
+        covariances: &[SMatrix<T, D, D>; K],
+        counts: &[T; K],
+        reg: T,
+    ) -> Result<Factor<T, D>, Error> {
+        let total = counts.iter().fold(T::zero(), |a, &c| a + c);
+        let mut pooled = SMatrix::<T, D, D>::zeros();
+        for (cov, &n) in covariances.iter().zip(counts.iter()) {
+            pooled += cov * (n / total);
+        }
+        Factor::lifted(&pooled, reg)
+            .map(|(f, _)| f)
+            .ok_or(Error::NotPositiveDefinite { component: 0 })
+    }
+}

@@ -1,0 +1,493 @@
+//! The EM loop: options, the batch fit, one step, and the per-iteration
+//! callback.
+
+use core::ops::ControlFlow;
+
+use nalgebra::SVector;
+
+mod options;
+mod report;
+
+pub use options::FitOptions;
+pub use report::{EmStep, FitReport, Iteration, Termination};
+
+use crate::covariance::CovarianceKind;
+use crate::data::{scan, AsPoint};
+use crate::error::Error;
+use crate::estep::BLOCK;
+use crate::mixture::{finite_likelihood, Gmm};
+use crate::mstep;
+use crate::real::Real;
+use crate::stats::SufficientStats;
+
+/// The most recentred passes one M-step may make before giving up with
+/// [`Error::MomentOverflow`]. Each pass shrinks the distance between the
+/// shift and the new mean by a factor of about `(128 + N/128) ε`; a start
+/// `10³⁰⁰` standard deviations away needs about 22 in `f64`.
+const MAX_RECENTRED_PASSES: usize = 64;
+
+/// Fits a mixture to `data` by Expectation–Maximization, starting from
+/// `init`, calling `callback` after every pass.
+///
+/// Each iteration is one pass over the data: for each point the E-step
+/// (responsibilities by log-sum-exp, see [`Gmm::responsibilities`]) feeds
+/// [`SufficientStats`], and the M-step ([`SufficientStats::m_step`]) reads
+/// only them. The same pass yields the log-likelihood of the model it ran
+/// under, so the fit makes `iterations + 1` passes in all, the last one
+/// scoring the returned model. An iteration in which a mean jumps by more
+/// than about four standard deviations (typically the first few from a
+/// rough start) makes more passes, recentred on the new means, until the
+/// covariances keep full precision (see
+/// [`SufficientStats::needs_recentring`]): one usually, more only from a
+/// start astronomically far from the data. Nothing is allocated; memory is
+/// `O(K·D²)` whatever `N` is, and each pass costs `O(N·K·D²)` (full, tied)
+/// or `O(N·K·D)` (diagonal, spherical) plus `O(K·D³)`.
+///
+/// `callback` is called after every pass with the iteration number and the
+/// log-likelihood (the seed's trace), the initial model's first; returning
+/// [`ControlFlow::Break`] stops the fit with the model just scored.
+/// [`Gmm::fit`] is this without a callback.
+///
+/// The fit stops when an iteration changes the mean log-likelihood `ℓ̄` by
+/// less than [`FitOptions::tol`] ([`Termination::Converged`]), when it
+/// lowers it by `tol` or more and by more than rounding, `√ε (|ℓ̄| + 1)`
+/// ([`Termination::Decreased`]: regularisation can), or after
+/// [`FitOptions::max_iter`] iterations. After a fall it returns the model
+/// before the last iteration, so the model returned is never worse than the
+/// one before it.
+///
+/// # Errors
+///
+/// * [`Error::InvalidOption`] for a bad option;
+/// * [`Error::TooFewPoints`] for fewer points than components (or none);
+/// * [`Error::NonFiniteData`] naming the first point with a NaN or infinity;
+/// * [`Error::DataOverflow`] if the data's spread overflows `T`;
+/// * [`Error::ZeroDensity`] if a point's density underflows under every
+///   component;
+/// * [`Error::LikelihoodOverflow`] if the data's total log-likelihood
+///   overflows `T` (a start astronomically far from the data);
+/// * [`Error::MomentOverflow`] if the moments of a pass cannot be
+///   represented even after recentring;
+/// * [`Error::NotPositiveDefinite`] if a component collapses onto a
+///   subspace that `reg_covar` does not lift (with `reg_covar = 0`, a
+///   component on fewer than `D + 1` points);
+/// * [`Error::NonFiniteParameter`] naming a component whose new mean
+///   overflows `T` (data and parameters near the limits of `T`).
+///
+/// # Example
+///
+/// ```
+/// use core::ops::ControlFlow;
+/// use gaussmix::{fit, FitOptions, Gmm};
+/// use nalgebra::{matrix, vector};
+///
+/// let data = [[0.0, 0.1], [0.2, -0.1], [-0.1, 0.0], [5.0, 5.1], [5.2, 4.9], [4.9, 5.0]];
+/// let init = Gmm::<f64, 2, 2>::new(
+///     [0.5, 0.5],
+///     [vector![1.0, 1.0], vector![4.0, 4.0]],
+///     [matrix![1.0, 0.0; 0.0, 1.0]; 2],
+/// )?;
+/// let mut trace = [0.0; 8];
+/// let report = fit(&data, init, &FitOptions::default(), |it| {
+///     if let Some(slot) = trace.get_mut(it.iteration) {
+///         *slot = it.log_likelihood;
+///     }
+///     ControlFlow::Continue(())
+/// })?;
+/// assert!(report.converged());
+/// assert!((report.model.weights()[0] - 0.5).abs() < 1e-9);
+/// assert!(trace[1] > trace[0]);
+/// # Ok::<(), gaussmix::Error>(())
+/// ```
+pub fn fit<T, const D: usize, const K: usize, C, P, F>(
+    data: &[P],
+    init: Gmm<T, D, K, C>,
+    options: &FitOptions<T>,
+    callback: F,
+) -> Result<FitReport<T, D, K, C>, Error>
+where
+    T: Real,
+    C: CovarianceKind,
+    P: AsPoint<T, D>,
+    F: FnMut(&Iteration<T>) -> ControlFlow<()>,
+{
+    run(data, init, options, None, callback)
+}
+
+/// [`fit`], also writing the responsibilities of every point under the
+/// returned model into `responsibilities` (one `SVector<T, K>` per point,
+/// in data order).
+///
+/// # Errors
+///
+/// As for [`fit`], plus [`Error::LengthMismatch`] if `responsibilities`
+/// does not have exactly one slot per point. On an error the buffer's
+/// contents are unspecified.
+pub fn fit_with_responsibilities<T, const D: usize, const K: usize, C, P, F>(
+    data: &[P],
+    init: Gmm<T, D, K, C>,
+    options: &FitOptions<T>,
+    responsibilities: &mut [SVector<T, K>],
+    callback: F,
+) -> Result<FitReport<T, D, K, C>, Error>
+where
+    T: Real,
+    C: CovarianceKind,
+    P: AsPoint<T, D>,
+    F: FnMut(&Iteration<T>) -> ControlFlow<()>,
+{
+    if responsibilities.len() != data.len() {
+        return Err(Error::LengthMismatch {
+            expected: data.len(),
+            found: responsibilities.len(),
+        });
+    }
+    run(data, init, options, Some(responsibilities), callback)
+}
+
+/// One EM iteration: an E pass over `data` under `model`, then the M-step
+/// (after recentred passes if needed, as in [`fit`]). Returns the new model
+/// and the total log-likelihood of the *old* one. `reg_covar` is relative
+/// to the data's scale, as [`FitOptions::reg_covar`]. [`fit`] with
+/// `max_iter = 1` does the same plus the loop's bookkeeping; this is the
+/// building block for callers that drive the loop themselves.
+///
+/// # Errors
+///
+/// As for [`fit`].
+pub fn em_step<T, const D: usize, const K: usize, C, P>(
+    data: &[P],
+    model: &Gmm<T, D, K, C>,
+    reg_covar: T,
+) -> Result<EmStep<T, D, K, C>, Error>
+where
+    T: Real,
+    C: CovarianceKind,
+    P: AsPoint<T, D>,
+{
+    FitOptions::default().with_reg_covar(reg_covar).validate()?;
+    let reg = Real::min(reg_covar * scan(data, K)?, T::MAX_FINITE);
+    let mut stats = SufficientStats::new(model);
+    e_pass(data, model, &mut stats, None)?;
+    let log_likelihood = finite_likelihood(stats.log_likelihood())?;
+    let (model, effective_reg_covar) = m_step(data, model, &mut stats, reg)?;
+    Ok(EmStep {
+        model,
+        log_likelihood,
+        effective_reg_covar,
+    })
+}
+
+/// The M-step, after recentred passes while the statistics' one-pass
+/// covariances would be inaccurate (see
+/// [`SufficientStats::needs_recentring`]). A recentred pass recomputes the
+/// same responsibilities under the same model, so only the rounding of the
+/// covariances changes. `stats` (accumulated under `model`) may be replaced
+/// by a recentred pass.
+fn m_step<T, const D: usize, const K: usize, C, P>(
+    data: &[P],
+    model: &Gmm<T, D, K, C>,
+    stats: &mut SufficientStats<T, D, K, C>,
+    reg: T,
+) -> Result<(Gmm<T, D, K, C>, T), Error>
+where
+    T: Real,
+    C: CovarianceKind,
+    P: AsPoint<T, D>,
+{
+    let mut passes = 0;
+    while stats.needs_recentring() {
+        let next = stats.recentred();
+        // No progress (a shift that would overflow is kept) or no end:
+        // the moments cannot be represented.
+        if passes == MAX_RECENTRED_PASSES || next.shift() == stats.shift() {
+            return Err(Error::MomentOverflow);
+        }
+        *stats = next;
+        e_pass(data, model, stats, None)?;
+        passes += 1;
+    }
+    mstep::m_step(stats, model, reg)
+}
+
+impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Gmm<T, D, K, C> {
+    /// Fits this model to `data` by EM with `options`: [`fit`] without a
+    /// callback.
+    ///
+    /// # Errors
+    ///
+    /// As for [`fit`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use gaussmix::{FitOptions, Gmm};
+    /// use nalgebra::{matrix, vector};
+    ///
+    /// let data = [[0.0, 0.1], [0.2, -0.1], [-0.1, 0.0], [5.0, 5.1], [5.2, 4.9], [4.9, 5.0]];
+    /// let start = Gmm::<f64, 2, 2>::new(
+    ///     [0.5, 0.5],
+    ///     [vector![1.0, 1.0], vector![4.0, 4.0]],
+    ///     [matrix![1.0, 0.0; 0.0, 1.0]; 2],
+    /// )?;
+    /// let report = start.fit(&data, &FitOptions::default())?;
+    /// assert!(report.converged());
+    /// # Ok::<(), gaussmix::Error>(())
+    /// ```
+    pub fn fit<P: AsPoint<T, D>>(
+        self,
+        data: &[P],
+        options: &FitOptions<T>,
+    ) -> Result<FitReport<T, D, K, C>, Error> {
+        fit(
+            data,
+            self,
+            options,
+            |_| core::ops::ControlFlow::Continue(()),
+        )
+    }
+}
+
+/// The model before the last M-step, with what was known of it.
+struct Scored<T: Real, const D: usize, const K: usize, C: CovarianceKind> {
+    model: Gmm<T, D, K, C>,
+    log_likelihood: T,
+    mean_log_likelihood: T,
+    effective_reg_covar: T,
+}
+
+fn run<T, const D: usize, const K: usize, C, P, F>(
+    data: &[P],
+    init: Gmm<T, D, K, C>,
+    options: &FitOptions<T>,
+    mut responsibilities: Option<&mut [SVector<T, K>]>,
+    mut callback: F,
+) -> Result<FitReport<T, D, K, C>, Error>
+where
+    T: Real,
+    C: CovarianceKind,
+    P: AsPoint<T, D>,
+    F: FnMut(&Iteration<T>) -> ControlFlow<()>,
+{
+    options.validate()?;
+    let reg = Real::min(options.reg_covar * scan(data, K)?, T::MAX_FINITE);
+    let n = T::from_count(data.len());
+    let mut current = Scored {
+        model: init,
+        log_likelihood: T::zero(),
+        mean_log_likelihood: T::zero(),
+        effective_reg_covar: T::zero(),
+    };
+    let mut previous: Option<Scored<T, D, K, C>> = None;
+    let mut iterations = 0;
+    loop {
+        let mut stats = SufficientStats::new(&current.model);
+        e_pass(
+            data,
+            &current.model,
+            &mut stats,
+            responsibilities.as_deref_mut(),
+        )?;
+        current.log_likelihood = finite_likelihood(stats.log_likelihood())?;
+        current.mean_log_likelihood = current.log_likelihood / n;
+        let report = |s: &Scored<T, D, K, C>, termination| FitReport {
+            model: s.model,
+            iterations,
+            termination,
+            log_likelihood: s.log_likelihood,
+            mean_log_likelihood: s.mean_log_likelihood,
+            effective_reg_covar: s.effective_reg_covar,
+        };
+        let it = Iteration {
+            iteration: iterations,
+            log_likelihood: current.log_likelihood,
+            mean_log_likelihood: current.mean_log_likelihood,
+        };
+        if callback(&it).is_break() {
+            return Ok(report(&current, Termination::Stopped));
+        }
+        if let Some(p) = &previous {
+            let change = current.mean_log_likelihood - p.mean_log_likelihood;
+            if change < options.tol {
+                // A fall within `√ε (|ℓ̄| + 1)` of the mean log-likelihood
+                // `ℓ̄` is rounding (each point's term and the blocked sum
+                // carry `O(ε)` of it; at a fixed point the change is noise
+                // of either sign), not a decrease.
+                let noise = Real::sqrt(T::EPS) * (p.mean_log_likelihood.abs() + T::one());
+                let termination = if change <= -Real::max(options.tol, noise) {
+                    Termination::Decreased
+                } else {
+                    Termination::Converged
+                };
+                if change >= T::zero() {
+                    return Ok(report(&current, termination));
+                }
+                // It fell: hand back the model before, and its
+                // responsibilities.
+                if let Some(out) = responsibilities {
+                    let mut stats = SufficientStats::new(&p.model);
+                    e_pass(data, &p.model, &mut stats, Some(out))?;
+                }
+                return Ok(report(p, termination));
+            }
+        }
+        if iterations >= options.max_iter {
+            return Ok(report(&current, Termination::MaxIterations));
+        }
+        let (next, lambda) = m_step(data, &current.model, &mut stats, reg)?;
+        previous = Some(current);
+        current = Scored {
+            model: next,
+            log_likelihood: T::zero(),
+            mean_log_likelihood: T::zero(),
+            effective_reg_covar: lambda,
+        };
+        iterations += 1;
+    }
+}
+
+/// One pass over `data` (checked for size by the caller), accumulating
+/// into `stats` (empty, started for `model`) block by block, and optionally
+/// writing each point's responsibilities.
+fn e_pass<T, const D: usize, const K: usize, C, P>(
+    data: &[P],
+    model: &Gmm<T, D, K, C>,
+    stats: &mut SufficientStats<T, D, K, C>,
+    responsibilities: Option<&mut [SVector<T, K>]>,
+) -> Result<(), Error>
+where
+    T: Real,
+    C: CovarianceKind,
+    P: AsPoint<T, D>,
+{
+    match responsibilities {
+        None => {
+            for (b, block) in data.chunks(BLOCK).enumerate() {
+                stats.add_block(model, block, b * BLOCK, None)?;
+            }
+        }
+        Some(out) => {
+            for (b, (block, slots)) in data.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).enumerate() {
+                stats.add_block(model, block, b * BLOCK, Some(slots))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nalgebra::{matrix, vector};
+
+    const DATA: [[f64; 1]; 8] = [[0.0], [0.3], [-0.2], [0.1], [5.0], [5.4], [4.8], [5.1]];
+
+    fn start() -> Gmm<f64, 1, 2> {
+        Gmm::new([0.5, 0.5], [vector![1.0], vector![4.0]], [matrix![2.0]; 2]).unwrap()
+    }
+
+    fn go(_: &Iteration<f64>) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+
+    #[test]
+    fn zero_iterations_return_the_initial_model_scored() {
+        let r = fit(&DATA, start(), &FitOptions::default().with_max_iter(0), go).unwrap();
+        assert_eq!(r.model, start());
+        assert_eq!(r.iterations, 0);
+        assert_eq!(r.termination, Termination::MaxIterations);
+        let direct = start().log_likelihood(&DATA).unwrap();
+        assert!((r.log_likelihood - direct).abs() < 1e-14 * direct.abs());
+    }
+
+    #[test]
+    fn callback_sees_the_trace_and_can_stop() {
+        let mut seen = [f64::NAN; 4];
+        let r = fit(&DATA, start(), &FitOptions::default(), |it| {
+            seen[it.iteration] = it.log_likelihood;
+            assert_eq!(it.mean_log_likelihood, it.log_likelihood / 8.0);
+            if it.iteration == 3 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+        assert_eq!((r.iterations, r.termination), (3, Termination::Stopped));
+        assert_eq!(r.log_likelihood, seen[3]);
+        assert!(seen.windows(2).all(|w| w[1] > w[0]));
+        let at_zero = fit(&DATA, start(), &FitOptions::default(), |_| {
+            ControlFlow::Break(())
+        })
+        .unwrap();
+        assert_eq!((at_zero.model, at_zero.iterations), (start(), 0));
+    }
+
+    #[test]
+    fn fit_matches_repeated_em_steps_and_converges() {
+        let r = fit(&DATA, start(), &FitOptions::default().with_tol(1e-10), go).unwrap();
+        assert!(r.converged());
+        let mut m = start();
+        for _ in 0..r.iterations {
+            m = em_step(&DATA, &m, 1e-12).unwrap().model;
+        }
+        assert_eq!(m, r.model);
+        assert!((r.model.means()[0][0] - 0.05).abs() < 1e-9);
+        assert!((r.model.means()[1][0] - 5.075).abs() < 1e-9);
+        // Warm start: two more iterations continue where it stopped.
+        let a = fit(&DATA, start(), &FitOptions::default().with_max_iter(1), go).unwrap();
+        let b = fit(&DATA, a.model, &FitOptions::default().with_max_iter(1), go).unwrap();
+        let c = fit(&DATA, start(), &FitOptions::default().with_max_iter(2), go).unwrap();
+        assert_eq!(b.model, c.model);
+    }
+
+    #[test]
+    fn responsibilities_buffer_is_filled_for_the_returned_model() {
+        let mut out = [SVector::<f64, 2>::zeros(); 8];
+        let r = fit_with_responsibilities(&DATA, start(), &FitOptions::default(), &mut out, go)
+            .unwrap();
+        for (x, o) in DATA.iter().zip(out.iter()) {
+            assert_eq!(*o, r.model.responsibilities(x).unwrap());
+        }
+        let mut short = [SVector::<f64, 2>::zeros(); 7];
+        assert_eq!(
+            fit_with_responsibilities(&DATA, start(), &FitOptions::default(), &mut short, go),
+            Err(Error::LengthMismatch {
+                expected: 8,
+                found: 7
+            })
+        );
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let o = FitOptions::default();
+        assert_eq!(
+            fit(&DATA, start(), &o.with_tol(-1.0), go),
+            Err(Error::InvalidOption { option: "tol" })
+        );
+        assert_eq!(
+            fit(&DATA, start(), &o.with_tol(f64::NAN), go),
+            Err(Error::InvalidOption { option: "tol" })
+        );
+        assert_eq!(
+            fit(&DATA, start(), &o.with_reg_covar(f64::INFINITY), go),
+            Err(Error::InvalidOption {
+                option: "reg_covar"
+            })
+        );
+        assert_eq!(
+            fit(&DATA[..1], start(), &o, go),
+            Err(Error::TooFewPoints {
+                points: 1,
+                needed: 2
+            })
+        );
+        let mut bad = DATA;
+        bad[5] = [f64::NEG_INFINITY];
+        assert_eq!(
+            fit(&bad, start(), &o, go),
+            Err(Error::NonFiniteData { index: 5 })
+        );
+    }
+}

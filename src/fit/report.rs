@@ -1,0 +1,85 @@
+//! What a fit and an EM step give back, and what the callback sees.
+
+use crate::covariance::{CovarianceKind, Full};
+use crate::mixture::Gmm;
+use crate::real::Real;
+
+/// What the callback of [`fit`](crate::fit) sees after each E pass: one
+/// entry of the seed notebook's log-likelihood trace.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Iteration<T: Real> {
+    /// M-steps done so far: 0 for the initial model, then 1, 2, …
+    pub iteration: usize,
+    /// Total log-likelihood `Σᵢ ln p(xᵢ)` of the current model.
+    pub log_likelihood: T,
+    /// `log_likelihood / N`.
+    pub mean_log_likelihood: T,
+}
+
+/// Why a fit stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Termination {
+    /// The last iteration changed the mean log-likelihood by less than
+    /// `tol`. If it fell (rounding at a fixed point, or regularisation), the
+    /// report holds the model before that iteration, the better of the two.
+    Converged,
+    /// The last iteration *lowered* the mean log-likelihood `ℓ̄` by `tol` or
+    /// more, and by more than rounding (`√ε (|ℓ̄| + 1)`), which plain EM
+    /// never does; regularised EM can (it does not
+    /// maximise the likelihood), as can a start far from any fixed point of
+    /// the regularised update. The report holds the model before that
+    /// iteration: the best one seen, since every earlier iteration raised
+    /// the likelihood by at least `tol`.
+    Decreased,
+    /// `max_iter` iterations ran without converging.
+    MaxIterations,
+    /// The callback returned [`ControlFlow::Break`](core::ops::ControlFlow::Break).
+    Stopped,
+}
+
+/// The outcome of [`fit`](crate::fit): the model and how it was reached.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct FitReport<T: Real, const D: usize, const K: usize, C: CovarianceKind = Full> {
+    /// The fitted model.
+    pub model: Gmm<T, D, K, C>,
+    /// EM iterations (M-steps) run. For [`Termination::Converged`] after a
+    /// fall and for [`Termination::Decreased`], `model` is the result of
+    /// one fewer.
+    pub iterations: usize,
+    /// Why the fit stopped.
+    pub termination: Termination,
+    /// Total log-likelihood of the data under [`model`](Self::model).
+    pub log_likelihood: T,
+    /// Mean log-likelihood per point under [`model`](Self::model).
+    pub mean_log_likelihood: T,
+    /// The regularisation the M-step that produced `model` added to a
+    /// covariance's diagonal (the largest over components; absolute, in
+    /// squared data units): [`FitOptions::reg_covar`](crate::FitOptions::reg_covar)
+    /// times the data's scale, or more where the resolution floor or a
+    /// failed factorisation raised it. 0 if no M-step ran.
+    pub effective_reg_covar: T,
+}
+
+impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> FitReport<T, D, K, C> {
+    /// `true` if the fit met its tolerance.
+    pub fn converged(&self) -> bool {
+        self.termination == Termination::Converged
+    }
+}
+
+/// The outcome of one [`em_step`](crate::em_step).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct EmStep<T: Real, const D: usize, const K: usize, C: CovarianceKind = Full> {
+    /// The model after the M-step.
+    pub model: Gmm<T, D, K, C>,
+    /// Total log-likelihood of the data under the model the step started
+    /// from (the E pass's by-product).
+    pub log_likelihood: T,
+    /// The regularisation the M-step added, as
+    /// [`FitReport::effective_reg_covar`].
+    pub effective_reg_covar: T,
+}

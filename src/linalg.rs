@@ -1,0 +1,262 @@
+//! Small dense linear algebra on fixed-size matrices, and the one home of
+//! each numerical rule about covariance matrices: when a matrix counts as
+//! symmetric, when as positive definite (the pivot-floored Cholesky), how a
+//! covariance is lifted until it is, and how a second moment is accumulated
+//! in its lower triangle and mirrored.
+
+use nalgebra::{SMatrix, SVector};
+
+use crate::real::Real;
+
+/// `true` if every `|aᵢⱼ − aⱼᵢ| ≤ √ε · √|aᵢᵢ| · √|aⱼⱼ|`: symmetric to the
+/// rounding a computed covariance carries. (`√|aᵢᵢ| √|aⱼⱼ|`, not
+/// `√|aᵢᵢ aⱼⱼ|`: the product can overflow or underflow where the result
+/// does not.) NaN fails.
+pub(crate) fn is_symmetric<T: Real, const D: usize>(a: &SMatrix<T, D, D>) -> bool {
+    let tol = Real::sqrt(T::EPS);
+    for j in 0..D {
+        for i in j + 1..D {
+            let scale = Real::sqrt(a[(i, i)].abs()) * Real::sqrt(a[(j, j)].abs());
+            if !((a[(i, j)] - a[(j, i)]).abs() <= tol * scale) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// Lower Cholesky factor of the symmetric matrix whose lower triangle is in
+/// `a` (Cholesky–Banachiewicz order), or `None` if `a` is not numerically
+/// positive definite.
+///
+/// A pivot (the Schur complement `aⱼⱼ − Σₖ Lⱼₖ²`) must exceed
+/// `(D + 1) ε aⱼⱼ`, not merely 0: Cholesky's backward error is of that size,
+/// so a smaller pivot may be rounding noise on a singular or indefinite
+/// matrix that happens to come out positive. The test thus accepts only
+/// matrices that are positive definite in exact arithmetic too, not just in
+/// the rounding of one particular evaluation.
+pub(crate) fn cholesky_lower<T: Real, const D: usize>(
+    a: &SMatrix<T, D, D>,
+) -> Option<SMatrix<T, D, D>> {
+    let tol = T::from_count(D + 1) * T::EPS;
+    let mut l = SMatrix::<T, D, D>::zeros();
+    for i in 0..D {
+        for j in 0..=i {
+            let mut s = a[(i, j)];
+            for k in 0..j {
+                s -= l[(i, k)] * l[(j, k)];
+            }
+            if i == j {
+                // `!(s > ·)` also rejects NaN.
+                if !(s > tol * a[(i, i)]) || !(s > T::zero()) || !s.is_finite() {
+                    return None;
+                }
+                l[(i, i)] = Real::sqrt(s);
+            } else {
+                l[(i, j)] = s / l[(j, j)];
+            }
+        }
+    }
+    Some(l)
+}
+
+/// Inverse of a lower-triangular matrix with a positive diagonal, by forward
+/// substitution on the columns of the identity. `None` if an entry overflows.
+pub(crate) fn invert_lower<T: Real, const D: usize>(
+    l: &SMatrix<T, D, D>,
+) -> Option<SMatrix<T, D, D>> {
+    let mut inv = SMatrix::<T, D, D>::zeros();
+    for c in 0..D {
+        inv[(c, c)] = T::one() / l[(c, c)];
+        for i in c + 1..D {
+            let mut s = T::zero();
+            for k in c..i {
+                s += l[(i, k)] * inv[(k, c)];
+            }
+            inv[(i, c)] = -s / l[(i, i)];
+        }
+    }
+    inv.iter().all(|&v| v.is_finite()).then_some(inv)
+}
+
+/// `L x` for a lower-triangular `L` (only its lower triangle is read).
+#[inline]
+pub(crate) fn lower_mul<T: Real, const D: usize>(
+    l: &SMatrix<T, D, D>,
+    x: &SVector<T, D>,
+) -> SVector<T, D> {
+    let mut y = SVector::<T, D>::zeros();
+    for i in 0..D {
+        let mut s = T::zero();
+        for j in 0..=i {
+            s += l[(i, j)] * x[j];
+        }
+        y[i] = s;
+    }
+    y
+}
+
+/// `‖L x‖²` for a lower-triangular `L`: the squared Mahalanobis term of the
+/// E-step, with `L` a scaled inverse Cholesky factor. Possibly `+∞` or NaN
+/// after an overflow, which callers treat as zero density.
+// Always inlined into the E-step's loop over components (the hot loop).
+#[allow(clippy::inline_always)]
+#[inline(always)]
+pub(crate) fn lower_norm_sq<T: Real, const D: usize>(l: &SMatrix<T, D, D>, x: &SVector<T, D>) -> T {
+    let mut q = T::zero();
+    for i in 0..D {
+        let mut z = T::zero();
+        for j in 0..=i {
+            z += l[(i, j)] * x[j];
+        }
+        q += z * z;
+    }
+    q
+}
+
+/// Adds `r · d dᵀ` to the lower triangle of `s` (second moments are kept
+/// in the lower triangle only; [`mirror_lower`] completes them).
+// Always inlined: it is the statistics' share of the hot loop.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+pub(crate) fn add_outer_lower<T: Real, const D: usize>(
+    s: &mut SMatrix<T, D, D>,
+    d: &SVector<T, D>,
+    r: T,
+) {
+    let rd = d * r;
+    for j in 0..D {
+        for i in j..D {
+            s[(i, j)] += rd[i] * d[j];
+        }
+    }
+}
+
+/// Copies the lower triangle of `s` onto its upper triangle.
+pub(crate) fn mirror_lower<T: Real, const D: usize>(s: &mut SMatrix<T, D, D>) {
+    for j in 0..D {
+        for i in j + 1..D {
+            s[(j, i)] = s[(i, j)];
+        }
+    }
+}
+
+/// The largest diagonal entry of `a`, or 0 if none is positive.
+pub(crate) fn largest_diagonal<T: Real, const D: usize>(a: &SMatrix<T, D, D>) -> T {
+    (0..D).fold(T::zero(), |m, i| Real::max(m, a[(i, i)]))
+}
+
+/// How many times [`lift`] may raise the regularisation tenfold after the
+/// first attempt: the lift added is at most `10³` times the requested one.
+pub(crate) const LIFT_RAISES: usize = 3;
+
+/// The regularisation rule, in one place: factorises `a + λI` by `factor`
+/// and returns the result with the `λ` that was added.
+///
+/// * `reg = 0` asks for no regularisation: one attempt with `λ = 0`.
+/// * Otherwise the first `λ` is the largest of `reg`; `4(D+1)ε` times
+///   `largest`, the largest variance of `a` (what the pivot test of
+///   [`cholesky_lower`] needs to see a lifted rank-deficient matrix as
+///   positive definite, so a requested regularisation is never a no-op
+///   below `T`'s resolution); and `T`'s smallest normal number (so it
+///   cannot underflow to 0). While the factorisation fails, `λ` is raised
+///   tenfold, at most [`LIFT_RAISES`] times: rounding in a late pivot can
+///   exceed the first `λ` when earlier pivots are small (seen in `f32`).
+///
+/// `None` if every attempt fails.
+pub(crate) fn lift<T: Real, F, R>(
+    reg: T,
+    largest: T,
+    dimension: usize,
+    mut factor: F,
+) -> Option<(R, T)>
+where
+    F: FnMut(T) -> Option<R>,
+{
+    if reg == T::zero() {
+        return factor(T::zero()).map(|r| (r, T::zero()));
+    }
+    let floor = T::lit(4.0) * T::from_count(dimension + 1) * T::EPS * largest;
+    let mut lambda = Real::min(
+        Real::max(Real::max(reg, floor), T::MIN_NORMAL),
+        T::MAX_FINITE,
+    );
+    for _ in 0..=LIFT_RAISES {
+        if let Some(r) = factor(lambda) {
+            return Some((r, lambda));
+        }
+        lambda = Real::min(lambda * T::lit(10.0), T::MAX_FINITE);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nalgebra::matrix;
+
+    #[test]
+    fn rounding_noise_pivot_is_not_positive_definite() {
+        // Found by fuzzing: singular in exact arithmetic (eigenvalues
+        // −1.5e-6, 42.6, 650), yet an f32 Cholesky may end on a tiny
+        // positive pivot. It must be rejected, in f32 and in f64.
+        let a = [
+            72.25,
+            -126.791_664_123_535_16,
+            -83.9375,
+            -126.791_664_123_535_16,
+            490.854_156_494_140_6,
+            239.968_75,
+            -83.9375,
+            239.968_75,
+            129.515_625,
+        ];
+        let m32 = SMatrix::<f32, 3, 3>::from_row_slice(&a.map(|v| v as f32));
+        let m64 = SMatrix::<f64, 3, 3>::from_row_slice(&a);
+        assert!(cholesky_lower(&m32).is_none());
+        assert!(cholesky_lower(&m64).is_none());
+        // Lifting the thin direction by 1e-5 of the scale makes it valid.
+        let lifted = m32 + SMatrix::<f32, 3, 3>::identity() * 5e-3;
+        assert!(cholesky_lower(&lifted).is_some());
+    }
+
+    #[test]
+    fn outer_product_and_mirror_give_the_full_matrix() {
+        let d = nalgebra::vector![1.0, -2.0, 0.5];
+        let mut s = SMatrix::<f64, 3, 3>::zeros();
+        add_outer_lower(&mut s, &d, 2.0);
+        assert_eq!(s[(0, 1)], 0.0);
+        mirror_lower(&mut s);
+        assert_eq!(s, d * d.transpose() * 2.0);
+    }
+
+    #[test]
+    fn lift_is_bounded_and_reports_what_it_added() {
+        let line = matrix![1.0f32, 1.0; 1.0, 1.0];
+        let try_factor = |l: f32| cholesky_lower(&(line + SMatrix::identity() * l));
+        // No regularisation: the singular matrix fails.
+        assert!(lift(0.0, 1.0, 2, try_factor).is_none());
+        // A requested 1e-30 is raised to the resolution floor 12 ε.
+        let (_, l) = lift(1e-30, 1.0, 2, try_factor).unwrap();
+        assert_eq!(l, 4.0 * 3.0 * f32::EPSILON);
+        // An underflowing request still lifts by the smallest normal.
+        let ((), l) = lift(1e-45, 0.0, 2, |l: f32| (l > 0.0).then_some(())).unwrap();
+        assert_eq!(l, f32::MIN_POSITIVE);
+        // At most LIFT_RAISES tenfold raises, then None.
+        let mut seen = std::vec::Vec::new();
+        assert!(lift(1.0f64, 0.0, 2, |l| {
+            seen.push(l);
+            None::<()>
+        })
+        .is_none());
+        assert_eq!(seen, [1.0, 10.0, 100.0, 1000.0]);
+    }
+
+    #[test]
+    fn symmetry_is_relative_to_the_diagonal() {
+        assert!(is_symmetric(&matrix![1.0, 0.5; 0.5 + 1e-12, 1.0]));
+        assert!(!is_symmetric(&matrix![1.0, 0.5; 0.4, 1.0]));
+        assert!(!is_symmetric(&matrix![1.0, f64::NAN; 0.0, 1.0]));
+        assert!(is_symmetric(&matrix![1e300, 1e300; 1e300, 1e300]));
+    }
+}

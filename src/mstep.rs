@@ -1,0 +1,106 @@
+//! The M-step: new parameters from sufficient statistics.
+//!
+//! ```text
+//! wₖ = Nₖ / Σⱼ Nⱼ
+//! μₖ = cₖ + δₖ,                 δₖ = S1ₖ / Nₖ
+//! Σₖ = S2ₖ / Nₖ − δₖ δₖᵀ + λ I    (per kind: its diagonal, the mean of
+//!                                 its diagonal, or pooled over k)
+//! ```
+//!
+//! **Regularisation.** `λ` comes from one rule (`linalg::lift`): the
+//! absolute `reg` asked for, but at least `4(D+1)ε` times the covariance's
+//! largest variance (below that a lift is lost to rounding) and at least
+//! `T`'s smallest normal number; raised tenfold, at most three times, while
+//! the factorisation still fails. The `λ` added is returned, and a fit
+//! reports the largest of the last M-step in
+//! [`FitReport::effective_reg_covar`](crate::FitReport::effective_reg_covar).
+//! `reg = 0` adds nothing: the plain maximum-likelihood update, which fails
+//! with [`Error::NotPositiveDefinite`] for a component on fewer than
+//! `D + 1` points.
+//!
+//! **A component that explains nothing.** A component whose soft count is
+//! at most `ε · Σⱼ Nⱼ` (less than the rounding of the data's total) cannot
+//! be estimated: it keeps its mean and covariance and gets weight
+//! `Nₖ / Σⱼ Nⱼ`, usually 0. This is still a valid (generalised) EM step, so
+//! the log-likelihood does not decrease; it needs no RNG and no error path,
+//! and leaves the decision to re-seed it to the caller, who sees the zero
+//! weight. (Re-seeding inside the fit would break monotonicity and
+//! reproducibility.) For tied covariance its share is left out of the pool.
+
+use crate::covariance::CovarianceKind;
+use crate::error::Error;
+use crate::mixture::Gmm;
+use crate::real::Real;
+use crate::stats::SufficientStats;
+
+impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats<T, D, K, C> {
+    /// The M-step: the parameters that maximise the expected complete-data
+    /// log-likelihood given these statistics (the formulas, the regularisation and the policy for a component
+    /// that explains none of the data are in the
+    /// [crate documentation](crate#numerics)).
+    ///
+    /// `reg` is the absolute regularisation added to the covariances'
+    /// diagonals (raised to `T`'s resolution and, while the factorisation
+    /// fails, tenfold at most three times); [`fit`](crate::fit) passes
+    /// [`FitOptions::reg_covar`](crate::FitOptions::reg_covar) times the
+    /// data's scale. `0` gives the plain maximum-likelihood update.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::MismatchedStatistics`] if `model` is not the model these
+    ///   statistics were accumulated against;
+    /// * [`Error::NeedsRecentring`] if [`needs_recentring`](Self::needs_recentring);
+    /// * [`Error::TooFewPoints`] if nothing was accumulated;
+    /// * [`Error::InvalidOption`] naming `reg_covar` if `reg` is negative or
+    ///   not finite;
+    /// * [`Error::NotPositiveDefinite`] naming a component whose new
+    ///   covariance is singular (its points span fewer than `D` dimensions)
+    ///   and `reg` is too small to fix it;
+    /// * [`Error::NonFiniteParameter`] naming a component whose new mean
+    ///   overflows `T`.
+    pub fn m_step(&self, model: &Gmm<T, D, K, C>, reg: T) -> Result<Gmm<T, D, K, C>, Error> {
+        self.check(model)?;
+        m_step(self, model, reg).map(|(m, _)| m)
+    }
+}
+
+/// The M-step from `stats`, accumulated under `model` (the caller has
+/// checked that), regularised by the absolute `reg`; returns the new model
+/// and the largest `λ` added to a covariance's diagonal.
+///
+/// # Errors
+///
+/// See [`SufficientStats::m_step`].
+pub(crate) fn m_step<T: Real, const D: usize, const K: usize, C: CovarianceKind>(
+    stats: &SufficientStats<T, D, K, C>,
+    model: &Gmm<T, D, K, C>,
+    reg: T,
+) -> Result<(Gmm<T, D, K, C>, T), Error> {
+    if !(reg >= T::zero()) || !reg.is_finite() {
+        return Err(Error::InvalidOption {
+            option: "reg_covar",
+        });
+    }
+    let m = stats.first_order();
+    if stats.points() == 0 || !(m.total > T::zero()) {
+        return Err(Error::TooFewPoints {
+            points: 0,
+            needed: 1,
+        });
+    }
+    if stats.needs_recentring() {
+        return Err(Error::NeedsRecentring);
+    }
+    let mut means = model.means();
+    for (k, mean) in means.iter_mut().enumerate() {
+        if m.live[k] {
+            *mean = stats.shift()[k] + m.delta(k);
+            if !mean.iter().all(|&v| v.is_finite()) {
+                return Err(Error::NonFiniteParameter { component: k });
+            }
+        }
+    }
+    let (covariance, lambda) = C::m_step(stats.second(), &m, reg, model.params())?;
+    let weights = m.counts / m.total;
+    Ok((Gmm::from_trusted(weights, means, covariance), lambda))
+}
