@@ -87,9 +87,9 @@ fn centred_scatter<T: Real, const D: usize, P: AsPoint<T, D>>(
 /// [`FitOptions::reg_covar`](crate::FitOptions::reg_covar) times the data's
 /// scale (which [`scan`] also validates).
 fn start_reg<T: Real, const D: usize, P: AsPoint<T, D>>(data: &[P], k: usize) -> Result<T, Error> {
-    Ok(Real::min(
-        T::DEFAULT_REG_COVAR * scan(data, k.max(2))?,
-        T::MAX_FINITE,
+    Ok(linalg::absolute_reg(
+        T::DEFAULT_REG_COVAR,
+        scan(data, k.max(2))?,
     ))
 }
 
@@ -106,9 +106,9 @@ fn start_reg<T: Real, const D: usize, P: AsPoint<T, D>>(data: &[P], k: usize) ->
 ///   `K` distinct points give repeated means.
 /// * The covariance is regularised by the default rule of
 ///   [`FitOptions::reg_covar`](crate::FitOptions::reg_covar): `10⁻¹²` of
-///   the data's scale, but at least `4(D+1)ε` of the largest variance,
-///   raised tenfold (at most three times) while it is not positive
-///   definite. Otherwise it is the seed's covariance to 12 digits.
+///   the data's scale, raised to `T`'s resolution and beyond (at most
+///   10³ times) only if the covariance does not factorise. Otherwise it is
+///   the seed's covariance to 12 digits.
 ///
 /// Time `O(N·D²)`.
 ///

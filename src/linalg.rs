@@ -146,22 +146,39 @@ pub(crate) fn largest_diagonal<T: Real, const D: usize>(a: &SMatrix<T, D, D>) ->
     (0..D).fold(T::zero(), |m, i| Real::max(m, a[(i, i)]))
 }
 
-/// How many times [`lift`] may raise the regularisation tenfold after the
-/// first attempt: the lift added is at most `10³` times the requested one.
+/// The absolute regularisation for a relative request `relative` on data of
+/// scale `scale`: their product, but never 0 (nor subnormal) unless
+/// `relative` is 0, and never infinite. A request that underflows is a
+/// request all the same.
+pub(crate) fn absolute_reg<T: Real>(relative: T, scale: T) -> T {
+    if relative > T::zero() {
+        Real::min(Real::max(relative * scale, T::MIN_NORMAL), T::MAX_FINITE)
+    } else {
+        T::zero()
+    }
+}
+
+/// How many times [`lift`] may raise the regularisation after its first
+/// attempt (to the resolution floor, then tenfold twice).
 pub(crate) const LIFT_RAISES: usize = 3;
 
 /// The regularisation rule, in one place: factorises `a + λI` by `factor`
 /// and returns the result with the `λ` that was added.
 ///
 /// * `reg = 0` asks for no regularisation: one attempt with `λ = 0`.
-/// * Otherwise the first `λ` is the largest of `reg`; `4(D+1)ε` times
+/// * Otherwise the first attempt adds `λ₀ = reg`, but at least `T`'s
+///   smallest normal number (so it cannot underflow to 0). If that
+///   factorisation fails, the second adds at least `4(D+1)ε` times
 ///   `largest`, the largest variance of `a` (what the pivot test of
 ///   [`cholesky_lower`] needs to see a lifted rank-deficient matrix as
-///   positive definite, so a requested regularisation is never a no-op
-///   below `T`'s resolution); and `T`'s smallest normal number (so it
-///   cannot underflow to 0). While the factorisation fails, `λ` is raised
-///   tenfold, at most [`LIFT_RAISES`] times: rounding in a late pivot can
-///   exceed the first `λ` when earlier pivots are small (seen in `f32`).
+///   positive definite: a requested regularisation is then never a no-op
+///   below `T`'s resolution), and at least `10 λ₀`; then `λ` is raised
+///   tenfold, [`LIFT_RAISES`] attempts after the first in all (rounding in
+///   a late pivot can exceed the floor when earlier pivots are small, seen
+///   in `f32`). So `λ ≤ 10³ · max(reg, 4(D+1)ε · largest)`.
+///
+/// A matrix that factorises with `λ₀` keeps it: a well-conditioned
+/// covariance is not widened by the floor.
 ///
 /// `None` if every attempt fails.
 pub(crate) fn lift<T: Real, F, R>(
@@ -177,15 +194,20 @@ where
         return factor(T::zero()).map(|r| (r, T::zero()));
     }
     let floor = T::lit(4.0) * T::from_count(dimension + 1) * T::EPS * largest;
-    let mut lambda = Real::min(
-        Real::max(Real::max(reg, floor), T::MIN_NORMAL),
-        T::MAX_FINITE,
-    );
-    for _ in 0..=LIFT_RAISES {
+    let mut lambda = Real::min(Real::max(reg, T::MIN_NORMAL), T::MAX_FINITE);
+    for attempt in 0..=LIFT_RAISES {
         if let Some(r) = factor(lambda) {
             return Some((r, lambda));
         }
-        lambda = Real::min(lambda * T::lit(10.0), T::MAX_FINITE);
+        let raised = lambda * T::lit(10.0);
+        lambda = Real::min(
+            if attempt == 0 {
+                Real::max(raised, floor)
+            } else {
+                raised
+            },
+            T::MAX_FINITE,
+        );
     }
     None
 }
@@ -250,6 +272,9 @@ mod tests {
         })
         .is_none());
         assert_eq!(seen, [1.0, 10.0, 100.0, 1000.0]);
+        // A matrix that factorises at once keeps the requested λ.
+        let (_, l) = lift(1e-30f32, 1.0, 2, Some).unwrap();
+        assert_eq!(l, 1e-30);
     }
 
     #[test]

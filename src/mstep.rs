@@ -8,10 +8,12 @@
 //! ```
 //!
 //! **Regularisation.** `λ` comes from one rule (`linalg::lift`): the
-//! absolute `reg` asked for, but at least `4(D+1)ε` times the covariance's
-//! largest variance (below that a lift is lost to rounding) and at least
-//! `T`'s smallest normal number; raised tenfold, at most three times, while
-//! the factorisation still fails. The `λ` added is returned, and a fit
+//! absolute `reg` asked for (at least `T`'s smallest normal number); if the
+//! covariance then fails to factorise, at least `4(D+1)ε` times its largest
+//! variance (below that a lift is lost to rounding) and ten times `reg`,
+//! then tenfold twice more: `λ ≤ 10³ · max(reg, 4(D+1)ε · largest
+//! variance)`, else [`Error::NotPositiveDefinite`]. The `λ` added is
+//! returned, and a fit
 //! reports the largest of the last M-step in
 //! [`FitReport::effective_reg_covar`](crate::FitReport::effective_reg_covar).
 //! `reg = 0` adds nothing: the plain maximum-likelihood update, which fails

@@ -1,6 +1,7 @@
 //! `f32` fits are as good as `f64` fits on a realistic data set: the seed's
 //! 3-cluster mixture with N = 100 000 points, fitted in both precisions from
-//! the same start, must agree to 1e-4 relative in every parameter.
+//! the same start with the default options, agree to 7e-7 relative in every
+//! parameter (measured: 6.3e-7; README, "Blocked sums").
 //!
 //! What makes this hold is how the sums over 100 000 points are kept from
 //! drifting: each E pass sums points in blocks of 128 before adding the
@@ -20,7 +21,7 @@ use gaussmix::{em_step, fit, init, FitOptions, Full, Gmm};
 const N: usize = 100_000;
 
 #[test]
-fn f32_fit_matches_f64_fit_to_1e_4() {
+fn f32_fit_matches_f64_fit() {
     let truth = common::three_clusters();
     let data64 = common::sample(&truth, N, 11);
     let data32: Vec<SVector<f32, 2>> = data64.iter().map(|x| x.map(|v| v as f32)).collect();
@@ -48,7 +49,9 @@ fn f32_fit_matches_f64_fit_to_1e_4() {
     assert!(f64_fit.converged());
     let mut f32_model = start32;
     for _ in 0..f64_fit.iterations {
-        f32_model = em_step(&data32, &f32_model, 1e-6).unwrap().model;
+        f32_model = em_step(&data32, &f32_model, FitOptions::<f32>::default().reg_covar)
+            .unwrap()
+            .model;
     }
     let f32_mean_ll = f32_model.mean_log_likelihood(&data32).unwrap();
 
@@ -77,6 +80,10 @@ fn f32_fit_matches_f64_fit_to_1e_4() {
         let c64 = b.covariances()[k];
         check("covariance", k, (c32 - c64).norm() + c64.norm(), c64.norm());
     }
+    // The README's figure is 6.3e-7 (deterministic: the same arithmetic on
+    // every target). Without blocked sums it is 2.3e-5, so this fails if
+    // blocking is lost.
+    assert!(worst < 7e-7, "f32 vs f64: {worst:e}");
     let ll = (f64::from(f32_mean_ll) - f64_fit.mean_log_likelihood).abs();
     assert!(
         ll < 1e-4 * f64_fit.mean_log_likelihood.abs(),

@@ -15,6 +15,7 @@ use crate::covariance::CovarianceKind;
 use crate::data::{scan, AsPoint};
 use crate::error::Error;
 use crate::estep::BLOCK;
+use crate::linalg;
 use crate::mixture::{finite_likelihood, Gmm};
 use crate::mstep;
 use crate::real::Real;
@@ -48,13 +49,13 @@ const MAX_RECENTRED_PASSES: usize = 64;
 /// [`ControlFlow::Break`] stops the fit with the model just scored.
 /// [`Gmm::fit`] is this without a callback.
 ///
-/// The fit stops when an iteration changes the mean log-likelihood `ℓ̄` by
-/// less than [`FitOptions::tol`] ([`Termination::Converged`]), when it
-/// lowers it by `tol` or more and by more than rounding, `√ε (|ℓ̄| + 1)`
-/// ([`Termination::Decreased`]: regularisation can), or after
-/// [`FitOptions::max_iter`] iterations. After a fall it returns the model
-/// before the last iteration, so the model returned is never worse than the
-/// one before it.
+/// The fit stops when an iteration raises the mean log-likelihood `ℓ̄` by
+/// less than [`FitOptions::tol`] and lowers it by no more than rounding,
+/// `√ε (|ℓ̄| + 1)` ([`Termination::Converged`]), or after
+/// [`FitOptions::max_iter`] iterations. A larger fall is never taken for
+/// convergence: plain EM cannot fall, but regularised EM can (it does not
+/// maximise the likelihood), so the fit counts the fall in
+/// [`FitReport::decreases`] and goes on to the regularised fixed point.
 ///
 /// # Errors
 ///
@@ -64,8 +65,9 @@ const MAX_RECENTRED_PASSES: usize = 64;
 /// * [`Error::DataOverflow`] if the data's spread overflows `T`;
 /// * [`Error::ZeroDensity`] if a point's density underflows under every
 ///   component;
-/// * [`Error::LikelihoodOverflow`] if the data's total log-likelihood
-///   overflows `T` (a start astronomically far from the data);
+/// * [`Error::LikelihoodOverflow`] if the total log-likelihood of the
+///   model to be returned overflows `T` (the callback may see `−∞` for a
+///   start astronomically far from the data, and the fit goes on);
 /// * [`Error::MomentOverflow`] if the moments of a pass cannot be
 ///   represented even after recentring;
 /// * [`Error::NotPositiveDefinite`] if a component collapses onto a
@@ -166,7 +168,7 @@ where
     P: AsPoint<T, D>,
 {
     FitOptions::default().with_reg_covar(reg_covar).validate()?;
-    let reg = Real::min(reg_covar * scan(data, K)?, T::MAX_FINITE);
+    let reg = linalg::absolute_reg(reg_covar, scan(data, K)?);
     let mut stats = SufficientStats::new(model);
     e_pass(data, model, &mut stats, None)?;
     let log_likelihood = finite_likelihood(stats.log_likelihood())?;
@@ -248,14 +250,6 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Gmm<T, D, K, C>
     }
 }
 
-/// The model before the last M-step, with what was known of it.
-struct Scored<T: Real, const D: usize, const K: usize, C: CovarianceKind> {
-    model: Gmm<T, D, K, C>,
-    log_likelihood: T,
-    mean_log_likelihood: T,
-    effective_reg_covar: T,
-}
-
 fn run<T, const D: usize, const K: usize, C, P, F>(
     data: &[P],
     init: Gmm<T, D, K, C>,
@@ -270,78 +264,65 @@ where
     F: FnMut(&Iteration<T>) -> ControlFlow<()>,
 {
     options.validate()?;
-    let reg = Real::min(options.reg_covar * scan(data, K)?, T::MAX_FINITE);
+    let reg = linalg::absolute_reg(options.reg_covar, scan(data, K)?);
     let n = T::from_count(data.len());
-    let mut current = Scored {
-        model: init,
-        log_likelihood: T::zero(),
-        mean_log_likelihood: T::zero(),
-        effective_reg_covar: T::zero(),
-    };
-    let mut previous: Option<Scored<T, D, K, C>> = None;
+    let mut model = init;
+    let mut effective_reg_covar = T::zero();
+    let mut previous: Option<T> = None;
     let mut iterations = 0;
+    let mut decreases = 0;
     loop {
-        let mut stats = SufficientStats::new(&current.model);
-        e_pass(
-            data,
-            &current.model,
-            &mut stats,
-            responsibilities.as_deref_mut(),
-        )?;
-        current.log_likelihood = finite_likelihood(stats.log_likelihood())?;
-        current.mean_log_likelihood = current.log_likelihood / n;
-        let report = |s: &Scored<T, D, K, C>, termination| FitReport {
-            model: s.model,
-            iterations,
-            termination,
-            log_likelihood: s.log_likelihood,
-            mean_log_likelihood: s.mean_log_likelihood,
-            effective_reg_covar: s.effective_reg_covar,
+        let mut stats = SufficientStats::new(&model);
+        e_pass(data, &model, &mut stats, responsibilities.as_deref_mut())?;
+        // −∞ if the sum overflows (a start astronomically far from the
+        // data): allowed in the trace, never in a report.
+        let log_likelihood = stats.log_likelihood();
+        let mean_log_likelihood = log_likelihood / n;
+        let mut converged = false;
+        if let Some(p) = previous {
+            let change = mean_log_likelihood - p;
+            // A fall within `√ε (|ℓ̄| + 1)` of the mean log-likelihood `ℓ̄`
+            // is rounding (each point's term and the blocked sum carry
+            // `O(ε)` of it; at a fixed point the change is noise of either
+            // sign). A larger one is real: regularised EM does not maximise
+            // the likelihood and may lower it on its way to its own fixed
+            // point, so the fit counts it and goes on.
+            let noise = Real::sqrt(T::EPS) * (p.abs() + T::one());
+            if change <= -noise {
+                decreases += 1;
+            } else {
+                converged = change < options.tol;
+            }
+        }
+        let report = move |termination| {
+            Ok(FitReport {
+                model,
+                iterations,
+                termination,
+                log_likelihood: finite_likelihood(log_likelihood)?,
+                mean_log_likelihood,
+                effective_reg_covar,
+                decreases,
+            })
         };
         let it = Iteration {
             iteration: iterations,
-            log_likelihood: current.log_likelihood,
-            mean_log_likelihood: current.mean_log_likelihood,
+            log_likelihood,
+            mean_log_likelihood,
         };
         if callback(&it).is_break() {
-            return Ok(report(&current, Termination::Stopped));
+            return report(Termination::Stopped);
         }
-        if let Some(p) = &previous {
-            let change = current.mean_log_likelihood - p.mean_log_likelihood;
-            if change < options.tol {
-                // A fall within `√ε (|ℓ̄| + 1)` of the mean log-likelihood
-                // `ℓ̄` is rounding (each point's term and the blocked sum
-                // carry `O(ε)` of it; at a fixed point the change is noise
-                // of either sign), not a decrease.
-                let noise = Real::sqrt(T::EPS) * (p.mean_log_likelihood.abs() + T::one());
-                let termination = if change <= -Real::max(options.tol, noise) {
-                    Termination::Decreased
-                } else {
-                    Termination::Converged
-                };
-                if change >= T::zero() {
-                    return Ok(report(&current, termination));
-                }
-                // It fell: hand back the model before, and its
-                // responsibilities.
-                if let Some(out) = responsibilities {
-                    let mut stats = SufficientStats::new(&p.model);
-                    e_pass(data, &p.model, &mut stats, Some(out))?;
-                }
-                return Ok(report(p, termination));
-            }
+        if converged {
+            return report(Termination::Converged);
         }
         if iterations >= options.max_iter {
-            return Ok(report(&current, Termination::MaxIterations));
+            return report(Termination::MaxIterations);
         }
-        let (next, lambda) = m_step(data, &current.model, &mut stats, reg)?;
-        previous = Some(current);
-        current = Scored {
-            model: next,
-            log_likelihood: T::zero(),
-            mean_log_likelihood: T::zero(),
-            effective_reg_covar: lambda,
-        };
+        let (next, lambda) = m_step(data, &model, &mut stats, reg)?;
+        previous = Some(mean_log_likelihood);
+        model = next;
+        effective_reg_covar = lambda;
         iterations += 1;
     }
 }

@@ -31,10 +31,11 @@ pub struct FitOptions<T: Real> {
     /// largest squared coordinate). Finite and ≥ 0; 0 gives the plain
     /// maximum-likelihood update.
     ///
-    /// `λ` is never below what `T` resolves: at least `4(D+1)ε` times the
-    /// covariance's largest variance and `T`'s smallest normal number, and
-    /// raised tenfold (at most three times, so at most 10³ times the
-    /// request) while a factorisation still fails; the report gives the
+    /// `λ` is at least `T`'s smallest normal number. A covariance that does
+    /// not factorise with it (singular, or lost to rounding) gets at least
+    /// `4(D+1)ε` times its largest variance, what `T` resolves, and ten
+    /// times the request; then tenfold twice more, so at most
+    /// `10³ · max(λ, 4(D+1)ε · largest variance)`. The report gives the
     /// `λ` of the last M-step
     /// ([`FitReport::effective_reg_covar`](crate::FitReport::effective_reg_covar)).
     ///
@@ -47,9 +48,9 @@ pub struct FitOptions<T: Real> {
     /// the resolution floor does that for a thin component with any spread
     /// at all, and `10⁻¹² s` for a component on one repeated point, where
     /// the floor is 0. Being relative, it means the same at every scale
-    /// (data in kilometres or millimetres get the same fit). In `f32` the
-    /// resolution floor (about `1.4e-6` of a component's largest variance
-    /// at `D = 2`) is what acts on ordinary clusters.
+    /// (data in kilometres or millimetres get the same fit). In `f32`,
+    /// `10⁻¹² s` is below the rounding of ordinary variances, so it acts
+    /// only where a covariance would otherwise not factorise.
     pub reg_covar: T,
 }
 

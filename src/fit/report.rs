@@ -11,7 +11,8 @@ use crate::real::Real;
 pub struct Iteration<T: Real> {
     /// M-steps done so far: 0 for the initial model, then 1, 2, …
     pub iteration: usize,
-    /// Total log-likelihood `Σᵢ ln p(xᵢ)` of the current model.
+    /// Total log-likelihood `Σᵢ ln p(xᵢ)` of the current model; `−∞` if it
+    /// overflows `T` (only for a start astronomically far from the data).
     pub log_likelihood: T,
     /// `log_likelihood / N`.
     pub mean_log_likelihood: T,
@@ -21,18 +22,9 @@ pub struct Iteration<T: Real> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Termination {
-    /// The last iteration changed the mean log-likelihood by less than
-    /// `tol`. If it fell (rounding at a fixed point, or regularisation), the
-    /// report holds the model before that iteration, the better of the two.
+    /// The last iteration raised the mean log-likelihood `ℓ̄` by less than
+    /// `tol`, and lowered it by no more than rounding (`√ε (|ℓ̄| + 1)`).
     Converged,
-    /// The last iteration *lowered* the mean log-likelihood `ℓ̄` by `tol` or
-    /// more, and by more than rounding (`√ε (|ℓ̄| + 1)`), which plain EM
-    /// never does; regularised EM can (it does not
-    /// maximise the likelihood), as can a start far from any fixed point of
-    /// the regularised update. The report holds the model before that
-    /// iteration: the best one seen, since every earlier iteration raised
-    /// the likelihood by at least `tol`.
-    Decreased,
     /// `max_iter` iterations ran without converging.
     MaxIterations,
     /// The callback returned [`ControlFlow::Break`](core::ops::ControlFlow::Break).
@@ -45,9 +37,7 @@ pub enum Termination {
 pub struct FitReport<T: Real, const D: usize, const K: usize, C: CovarianceKind = Full> {
     /// The fitted model.
     pub model: Gmm<T, D, K, C>,
-    /// EM iterations (M-steps) run. For [`Termination::Converged`] after a
-    /// fall and for [`Termination::Decreased`], `model` is the result of
-    /// one fewer.
+    /// EM iterations (M-steps) run.
     pub iterations: usize,
     /// Why the fit stopped.
     pub termination: Termination,
@@ -61,6 +51,12 @@ pub struct FitReport<T: Real, const D: usize, const K: usize, C: CovarianceKind 
     /// times the data's scale, or more where the resolution floor or a
     /// failed factorisation raised it. 0 if no M-step ran.
     pub effective_reg_covar: T,
+    /// Iterations that lowered the mean log-likelihood `ℓ̄` by more than
+    /// rounding (`√ε (|ℓ̄| + 1)`). Always 0 for plain EM
+    /// (`reg_covar = 0`); regularised EM maximises a penalised objective,
+    /// not the likelihood, and can lower it, typically from a start that
+    /// fits tighter than the regularisation allows.
+    pub decreases: usize,
 }
 
 impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> FitReport<T, D, K, C> {
