@@ -11,8 +11,8 @@ use crate::mixture::Gmm;
 use crate::real::Real;
 
 /// What one E pass over some data leaves behind: everything the M-step
-/// needs, in `O(K·D²)` memory (full or tied covariance) or `O(K·D)`
-/// (diagonal, spherical) whatever the number of points.
+/// needs, in `O(K·D²)` memory (full covariance), `O(K·D + D²)` (tied) or
+/// `O(K·D)` (diagonal, spherical), whatever the number of points.
 ///
 /// For each component `k`, with `cₖ` its *shift* (the component's mean in
 /// the model the statistics are accumulated against, unless

@@ -1,19 +1,28 @@
-//! gaussmix's EM against an independent float64 reference.
+//! gaussmix's EM against an independent float64 reference, for every
+//! covariance kind.
 //!
 //! `tests/reference/em_reference.py` runs textbook EM in numpy (log-sum-exp
-//! responsibilities, `slogdet`/`solve` log-densities, two-pass covariances,
-//! no regularisation) and writes the data, the initial model and the model
+//! responsibilities, `slogdet`/`solve` or per-variance log-densities,
+//! two-pass covariances, no regularisation) for the kinds full, diag,
+//! spherical and tied, and writes the data, the initial model and the model
 //! after 0, 1, 2, 5 and 10 iterations with its total log-likelihood to
-//! `tests/reference/*.txt` (format in `tests/reference/README.md`). Here the
-//! same data and initial model go through [`gaussmix::em_step`] and
-//! [`gaussmix::fit`] with `reg_covar = 0`, and every weight, mean coordinate,
-//! covariance entry and log-likelihood must agree with the reference within
-//! `1e-9 · max(1, |reference|)`.
+//! `tests/reference/*.txt` (format in `tests/reference/README.md`; the
+//! covariances always as full matrices). Here the same data and initial
+//! model, built as the kind stores it (`Gmm::<f64, D, K, Kind>::new` with
+//! the diagonals, the `[0][0]` entries or the one shared matrix), go through
+//! [`gaussmix::em_step`] and [`gaussmix::fit`] with `reg_covar = 0`, and
+//! every weight, mean coordinate, covariance entry and log-likelihood must
+//! agree with the reference within `1e-9 · max(1, |reference|)`. One generic
+//! function checks every fixture; `every_fixture_is_checked` makes sure no
+//! file in `tests/reference/` is left out.
+
+mod common;
 
 use std::ops::ControlFlow;
 
+use common::Kind;
 use gaussmix::nalgebra::{SMatrix, SVector};
-use gaussmix::{em_step, fit, FitOptions, Gmm, Termination};
+use gaussmix::{em_step, fit, Diag, FitOptions, Full, Gmm, Spherical, Termination, Tied};
 
 /// Allowed deviation, relative to `max(1, |reference|)`.
 const TOL: f64 = 1e-9;
@@ -29,16 +38,37 @@ struct Snapshot<const D: usize, const K: usize> {
 }
 
 impl<const D: usize, const K: usize> Snapshot<D, K> {
-    /// The recorded model as a `Gmm` (the reference's initial model when
-    /// `iteration == 0`).
-    fn model(&self) -> Gmm<f64, D, K> {
-        Gmm::new(self.weights, self.means, self.covariances)
-            .unwrap_or_else(|e| panic!("iteration {}: invalid model: {e:?}", self.iteration))
+    /// The recorded model as a `Gmm` of kind `C`, built from what `C`
+    /// stores of the recorded matrices (the reference's initial model when
+    /// `iteration == 0`). The recorded matrices must have the kind's form
+    /// exactly (zero off-diagonals for diag, one variance per component for
+    /// spherical, one matrix for tied): the model's `covariances()` must
+    /// reproduce them bit for bit.
+    fn model<C: Kind>(&self) -> Gmm<f64, D, K, C> {
+        let t = self.iteration;
+        let model = C::from_full(self.weights, self.means, &self.covariances)
+            .unwrap_or_else(|e| panic!("iteration {t}: invalid {} model: {e:?}", C::NAME));
+        for (k, (got, want)) in model
+            .covariances()
+            .iter()
+            .zip(&self.covariances)
+            .enumerate()
+        {
+            assert_eq!(
+                got,
+                want,
+                "iteration {t}: recorded cov {k} is not a {} covariance",
+                C::NAME
+            );
+        }
+        model
     }
 }
 
 /// A parsed fixture file.
 struct Fixture<const D: usize, const K: usize> {
+    /// The covariance kind named by the `kind` line (`"full"` without one).
+    kind: String,
     data: Vec<[f64; D]>,
     snapshots: Vec<Snapshot<D, K>>,
 }
@@ -107,6 +137,7 @@ impl<const D: usize, const K: usize> Partial<D, K> {
 /// must agree).
 fn parse<const D: usize, const K: usize>(text: &str) -> Fixture<D, K> {
     let mut points = None;
+    let mut kind = None;
     let mut data = Vec::new();
     let mut snapshots = Vec::new();
     let mut current: Option<Partial<D, K>> = None;
@@ -126,6 +157,12 @@ fn parse<const D: usize, const K: usize>(text: &str) -> Fixture<D, K> {
                 let dims = [integer(rest[0], line), integer(rest[1], line)];
                 assert_eq!(dims, [D, K], "line {line}: fixture dims vs test's D, K");
                 points = Some(integer(rest[2], line));
+            }
+            "kind" => {
+                assert_eq!(rest.len(), 1, "line {line}: kind NAME");
+                assert!(kind.is_none(), "line {line}: second kind line");
+                assert!(current.is_none(), "line {line}: kind after iteration");
+                kind = Some(rest[0].to_string());
             }
             "point" => {
                 assert!(current.is_none(), "line {line}: point after iteration");
@@ -179,7 +216,11 @@ fn parse<const D: usize, const K: usize>(text: &str) -> Fixture<D, K> {
             .all(|w| w[0].iteration < w[1].iteration),
         "iterations must increase"
     );
-    Fixture { data, snapshots }
+    Fixture {
+        kind: kind.unwrap_or_else(|| "full".to_string()),
+        data,
+        snapshots,
+    }
 }
 
 /// Compares values against the reference, keeping the largest deviations
@@ -231,10 +272,10 @@ impl Checker {
     /// Checks the weights, means, covariances of `model` and its
     /// log-likelihood on `data` against a snapshot; `source` says how the
     /// model was obtained.
-    fn model<const D: usize, const K: usize>(
+    fn model<C: Kind, const D: usize, const K: usize>(
         &mut self,
         source: &str,
-        model: &Gmm<f64, D, K>,
+        model: &Gmm<f64, D, K, C>,
         data: &[[f64; D]],
         want: &Snapshot<D, K>,
     ) {
@@ -280,10 +321,13 @@ impl Checker {
         );
     }
 
-    fn report(&self) {
+    /// Prints the largest deviations, then `note`, in one piece (tests run
+    /// in parallel).
+    fn report(&self, note: &str) {
         println!(
             "{}: {} values compared\n  largest absolute deviation |got - ref|: {:.3e} ({})\n  \
-             largest relative deviation |got - ref| / max(1, |ref|): {:.3e} ({}); tolerance {TOL:e}",
+             largest relative deviation |got - ref| / max(1, |ref|): {:.3e} ({}); tolerance {TOL:e}\n  \
+             {note}",
             self.case,
             self.compared,
             self.max_abs,
@@ -294,13 +338,23 @@ impl Checker {
     }
 }
 
-/// Runs one case: `em_step` from the reference's initial model, then `fit`.
-fn check_case<const D: usize, const K: usize>(case: &'static str, text: &str) {
+/// Runs one fixture for kind `C`: the recorded models, `em_step` from the
+/// reference's initial model one iteration at a time, then `fit` to each
+/// recorded iteration.
+fn check_case<C: Kind, const D: usize, const K: usize>(case: &'static str, text: &str) {
     let fixture = parse::<D, K>(text);
+    assert_eq!(fixture.kind, C::NAME, "{case}: the fixture's kind line");
     let data = &fixture.data;
-    let init = fixture.snapshots[0].model();
+    let init: Gmm<f64, D, K, C> = fixture.snapshots[0].model();
     let last = fixture.snapshots.last().map_or(0, |s| s.iteration);
     let mut check = Checker::new(case);
+
+    // The recorded models themselves: each snapshot, built as the kind
+    // stores it, must have the recorded log-likelihood (the E-step and
+    // log-density alone, without an M-step in between).
+    for s in &fixture.snapshots {
+        check.model("recorded model", &s.model::<C>(), data, s);
+    }
 
     // em_step, one iteration at a time. The step out of the last recorded
     // model is also taken, only for the log-likelihood it returns.
@@ -327,62 +381,135 @@ fn check_case<const D: usize, const K: usize>(case: &'static str, text: &str) {
         model = next;
     }
 
-    // fit with tol = 0 stops early only if an iteration lowers the mean
-    // log-likelihood. Exact EM never does, and rounding cannot here: both
-    // fixtures are far from convergence at t = 10 (the reference's
-    // log-likelihood still rises by several units per iteration), so the
-    // fit runs all `last` iterations.
-    let options = FitOptions::default()
-        .with_max_iter(last)
-        .with_tol(0.0)
-        .with_reg_covar(0.0);
+    // fit with tol = 0 and max_iter = t, for every recorded t ≥ 1. It
+    // stops early only if an iteration lowers the mean log-likelihood.
+    // Exact EM never does; rounding can only at a fixed point. Seven
+    // fixtures are far from one at t = 10 (the log-likelihood still rises
+    // by 0.1 or more per iteration: the smallest rise is printed below), so
+    // the fit runs all t iterations. d5k4_tied reaches a fixed point at
+    // t = 9 (the reference's log-likelihood rises by 1e-14 relative from
+    // t = 9 to 10, its clusters fully separated), where rounding may lower
+    // it: then the fit stops with `Converged` and hands back the model
+    // before the fall, which is still the t = 10 model within the
+    // tolerance. The callback's trace of the longest fit is checked at
+    // every recorded t.
     let mut trace = Vec::new();
-    let report = fit(data, init, &options, |it| {
-        trace.push((it.iteration, it.log_likelihood));
-        ControlFlow::Continue(())
-    })
-    .unwrap_or_else(|e| panic!("{case}: fit: {e:?}"));
-    assert_eq!(
-        (report.iterations, report.termination),
-        (last, Termination::MaxIterations),
-        "{case}: fit with tol = 0 stopped early"
-    );
-    let want = fixture.snapshots.last().expect("parsed");
-    check.model("fit", &report.model, data, want);
-    check.value(
-        last,
-        "fit: report.log_likelihood",
-        report.log_likelihood,
-        want.log_likelihood,
-    );
-    assert_eq!(
-        trace.iter().map(|&(t, _)| t).collect::<Vec<_>>(),
-        (0..=last).collect::<Vec<_>>(),
-        "{case}: fit callback iterations"
-    );
-    for s in &fixture.snapshots {
+    for want in fixture.snapshots.iter().filter(|s| s.iteration > 0) {
+        let t = want.iteration;
+        let source = format!("fit(max_iter = {t})");
+        let options = FitOptions::default()
+            .with_max_iter(t)
+            .with_tol(0.0)
+            .with_reg_covar(0.0);
+        trace.clear();
+        let report = fit(data, init, &options, |it| {
+            trace.push((it.iteration, it.log_likelihood));
+            ControlFlow::Continue(())
+        })
+        .unwrap_or_else(|e| panic!("{case}: {source}: {e:?}"));
+        assert_eq!(
+            trace.iter().map(|&(t, _)| t).collect::<Vec<_>>(),
+            (0..=report.iterations).collect::<Vec<_>>(),
+            "{case}: {source}: callback iterations"
+        );
+        match report.termination {
+            Termination::MaxIterations => assert_eq!(report.iterations, t, "{case}: {source}"),
+            Termination::Converged => {
+                // Only a fall within rounding (1e-12 relative) at a fixed point.
+                let &[.., (_, before), (_, after)] = trace.as_slice() else {
+                    panic!("{case}: {source} converged without an iteration")
+                };
+                assert!(
+                    after < before && before - after <= 1e-12 * before.abs(),
+                    "{case}: {source} stopped at iteration {}: {before} -> {after}",
+                    report.iterations
+                );
+            }
+            other => panic!("{case}: {source} stopped: {other:?}"),
+        }
+        check.model(&source, &report.model, data, want);
         check.value(
-            s.iteration,
-            "fit: callback log-likelihood",
-            trace[s.iteration].1,
-            s.log_likelihood,
+            t,
+            &format!("{source}: report.log_likelihood"),
+            report.log_likelihood,
+            want.log_likelihood,
         );
     }
+    for s in &fixture.snapshots {
+        if let Some(&(_, ll)) = trace.get(s.iteration) {
+            check.value(
+                s.iteration,
+                "fit: callback log-likelihood",
+                ll,
+                s.log_likelihood,
+            );
+        }
+    }
+    let smallest_rise = trace
+        .windows(2)
+        .map(|w| w[1].1 - w[0].1)
+        .fold(f64::INFINITY, f64::min);
 
-    check.report();
+    check.report(&format!(
+        "kind {}; smallest rise of the log-likelihood over one fit iteration: {smallest_rise:.3e}",
+        C::NAME
+    ));
     assert!(check.max_rel <= TOL, "{case}: largest relative deviation");
 }
 
-#[test]
-fn d2k3_matches_numpy_reference() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/d2k3.txt");
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    check_case::<2, 3>("d2k3", &text);
+/// Reads `tests/reference/{case}.txt` and checks it for kind `C`.
+fn check_file<C: Kind, const D: usize, const K: usize>(case: &'static str) {
+    let path = format!("{}/tests/reference/{case}.txt", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    check_case::<C, D, K>(case, &text);
 }
 
+/// One test per fixture, and the list of them for `every_fixture_is_checked`.
+macro_rules! fixtures {
+    ($($test:ident: $case:literal, $kind:ty, D = $d:literal, K = $k:literal;)*) => {
+        /// Every fixture this file checks, by name (`tests/reference/NAME.txt`).
+        const FIXTURES: &[&str] = &[$($case),*];
+        $(
+            #[test]
+            fn $test() {
+                check_file::<$kind, $d, $k>($case);
+            }
+        )*
+    };
+}
+
+fixtures! {
+    d2k3_matches_numpy_reference: "d2k3", Full, D = 2, K = 3;
+    d2k3_diag_matches_numpy_reference: "d2k3_diag", Diag, D = 2, K = 3;
+    d2k3_spherical_matches_numpy_reference: "d2k3_spherical", Spherical, D = 2, K = 3;
+    d2k3_tied_matches_numpy_reference: "d2k3_tied", Tied, D = 2, K = 3;
+    d5k4_matches_numpy_reference: "d5k4", Full, D = 5, K = 4;
+    d5k4_diag_matches_numpy_reference: "d5k4_diag", Diag, D = 5, K = 4;
+    d5k4_spherical_matches_numpy_reference: "d5k4_spherical", Spherical, D = 5, K = 4;
+    d5k4_tied_matches_numpy_reference: "d5k4_tied", Tied, D = 5, K = 4;
+}
+
+/// No fixture in `tests/reference/` goes unchecked: the `.txt` files there
+/// are exactly the ones listed above.
 #[test]
-fn d5k4_matches_numpy_reference() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/d5k4.txt");
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    check_case::<5, 4>("d5k4", &text);
+fn every_fixture_is_checked() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference");
+    let mut found: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "txt"))
+        .map(|path| {
+            path.file_stem()
+                .and_then(|s| s.to_str())
+                .expect("UTF-8 file name")
+                .to_string()
+        })
+        .collect();
+    found.sort();
+    let mut listed: Vec<String> = FIXTURES.iter().map(|s| (*s).to_string()).collect();
+    listed.sort();
+    assert_eq!(
+        found, listed,
+        "fixtures in {dir} vs the ones this file checks"
+    );
 }

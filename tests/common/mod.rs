@@ -48,3 +48,57 @@ pub fn sample<T: Real, const D: usize, const K: usize>(
     let mut r = rng(seed);
     (0..n).map(|_| model.sample(&mut r)).collect()
 }
+
+/// A covariance kind whose model can be built from `K` full covariance
+/// matrices, taking what the kind stores: every matrix ([`gaussmix::Full`]),
+/// their diagonals ([`gaussmix::Diag`]), each one's `[0][0]` entry
+/// ([`gaussmix::Spherical`]) or the first matrix ([`gaussmix::Tied`]).
+/// Fed a kind model's own `covariances()`, it rebuilds that model.
+pub trait Kind: gaussmix::CovarianceKind {
+    /// `Gmm::<T, D, K, Self>::new` with the kind's part of `covariances`.
+    fn from_full<T: Real, const D: usize, const K: usize>(
+        weights: [T; K],
+        means: [SVector<T, D>; K],
+        covariances: &[gaussmix::nalgebra::SMatrix<T, D, D>; K],
+    ) -> Result<Gmm<T, D, K, Self>, gaussmix::Error>;
+}
+
+impl Kind for gaussmix::Full {
+    fn from_full<T: Real, const D: usize, const K: usize>(
+        weights: [T; K],
+        means: [SVector<T, D>; K],
+        covariances: &[gaussmix::nalgebra::SMatrix<T, D, D>; K],
+    ) -> Result<Gmm<T, D, K, Self>, gaussmix::Error> {
+        Gmm::<T, D, K, Self>::new(weights, means, *covariances)
+    }
+}
+
+impl Kind for gaussmix::Diag {
+    fn from_full<T: Real, const D: usize, const K: usize>(
+        weights: [T; K],
+        means: [SVector<T, D>; K],
+        covariances: &[gaussmix::nalgebra::SMatrix<T, D, D>; K],
+    ) -> Result<Gmm<T, D, K, Self>, gaussmix::Error> {
+        Gmm::<T, D, K, Self>::new(weights, means, covariances.map(|c| c.diagonal()))
+    }
+}
+
+impl Kind for gaussmix::Spherical {
+    fn from_full<T: Real, const D: usize, const K: usize>(
+        weights: [T; K],
+        means: [SVector<T, D>; K],
+        covariances: &[gaussmix::nalgebra::SMatrix<T, D, D>; K],
+    ) -> Result<Gmm<T, D, K, Self>, gaussmix::Error> {
+        Gmm::<T, D, K, Self>::new(weights, means, covariances.map(|c| c[(0, 0)]))
+    }
+}
+
+impl Kind for gaussmix::Tied {
+    fn from_full<T: Real, const D: usize, const K: usize>(
+        weights: [T; K],
+        means: [SVector<T, D>; K],
+        covariances: &[gaussmix::nalgebra::SMatrix<T, D, D>; K],
+    ) -> Result<Gmm<T, D, K, Self>, gaussmix::Error> {
+        Gmm::<T, D, K, Self>::new(weights, means, covariances[0])
+    }
+}
