@@ -19,9 +19,10 @@ pub enum Error {
     },
     /// The data set has fewer points than the operation needs.
     ///
-    /// *Cause:* an empty slice, fewer points than mixture components, or
-    /// fewer than two points for a data covariance. *Fix:* collect more data
-    /// or fit fewer components.
+    /// *Cause:* an empty slice, fewer points than mixture components, fewer
+    /// than two points for a data covariance, or an M-step from
+    /// [`SufficientStats`](crate::SufficientStats) with nothing accumulated
+    /// (`points: 0`). *Fix:* collect more data or fit fewer components.
     TooFewPoints {
         /// Number of points given.
         points: usize,
@@ -57,11 +58,14 @@ pub enum Error {
     ///
     /// *Cause:* during a fit, a component whose points lie in a lower
     /// dimensional subspace (all identical, on a line, a constant coordinate)
-    /// with too little regularisation; from a user, an indefinite or singular
-    /// matrix. *Fix:* raise [`FitOptions::reg_covar`](crate::FitOptions), or
-    /// pass a positive-definite covariance.
+    /// with too little regularisation (with `reg_covar = 0`, a component on
+    /// fewer than `D + 1` points); from a user, an indefinite or singular
+    /// matrix, or a variance that is not positive. *Fix:* raise
+    /// [`FitOptions::reg_covar`](crate::FitOptions), or pass a
+    /// positive-definite covariance.
     NotPositiveDefinite {
-        /// Index of the offending component.
+        /// Index of the offending component; 0 for the one covariance all
+        /// components share in a [`Tied`](crate::Tied) model.
         component: usize,
     },
     /// A point has zero density under every component: its squared
@@ -116,7 +120,9 @@ pub enum Error {
         /// Name of the offending field of [`FitOptions`](crate::FitOptions).
         option: &'static str,
     },
-    /// A caller-supplied output buffer has the wrong length.
+    /// A caller-supplied buffer (responsibilities, or the distances of
+    /// [`init::kmeans_plus_plus_with_buffer`](crate::init::kmeans_plus_plus_with_buffer))
+    /// has the wrong length.
     ///
     /// *Fix:* pass a buffer with exactly one slot per data point.
     LengthMismatch {

@@ -262,7 +262,7 @@ both!(data_scaled_far_from_one, scaled_data);
 
 /// f32 data with variances ≥ 1e4 collapsing onto a line: an absolute 1e-6
 /// on the diagonal is below the rounding of 1e4 in f32 and would leave the
-/// covariance singular; the relative default keeps it valid.
+/// covariance singular; the lift's resolution floor keeps it valid.
 #[test]
 fn f32_large_variance_collapse_stays_regularised() {
     let base = points::<f32, 1>(200, 10);
@@ -273,10 +273,11 @@ fn f32_large_variance_collapse_stays_regularised() {
     let start = init::random_points::<f32, 2, 2, Full, _, _>(&data, &mut common::rng(11)).unwrap();
     let report = fit(&data, start, &FitOptions::default(), go).unwrap();
     assert_valid(&report);
-    // Each component's thin direction is lifted by reg_covar · s, with s
-    // the data's mean coordinate variance (≈ 2.25e5 here): about 0.22,
-    // far above the f32 rounding of entries near 1e5 (≈ 0.01). An absolute
-    // 1e-6 would be lost in that rounding.
+    // The default request (1e-12 of the data's scale, s ≈ 2.25e5 here) is
+    // lost in the f32 rounding of entries near 1e5 (≈ 0.01), as an absolute
+    // 1e-6 would be; the factorisation then fails and the lift rises to the
+    // resolution floor, 4(D+1)ε ≈ 1.4e-6 of the largest variance, which
+    // exceeds 0.5e-6 of s.
     let n = data.len() as f64;
     let mean = data
         .iter()
