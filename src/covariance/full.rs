@@ -333,22 +333,21 @@ impl<T: Real, const D: usize> Gaussian<T, D> {
         &self.factor.chol
     }
 
-    /// `ln N(x | μ, Σ)`, the log of the density at `x`.
-    ///
-    /// Returns `−∞` when the squared Mahalanobis distance overflows `T`
-    /// (the density underflows to zero); never NaN.
+    /// `ln N(x | μ, Σ)`, the log of the density at `x`; always finite.
     ///
     /// # Errors
     ///
-    /// [`Error::NonFiniteData`] if `x` has a NaN or infinite coordinate.
+    /// [`Error::NonFiniteData`] if `x` has a NaN or infinite coordinate;
+    /// [`Error::ZeroDensity`] if the squared Mahalanobis distance, or the
+    /// log-density, overflows `T` (the density underflows to zero).
     pub fn log_density<P: AsPoint<T, D>>(&self, x: &P) -> Result<T, Error> {
         let d = checked(x, 0)? - self.mean;
-        let q = self.factor.half_mahalanobis_sq(&d);
-        Ok(if q <= T::MAX_FINITE {
-            self.factor.log_norm() - q
+        let l = self.factor.log_norm() - self.factor.half_mahalanobis_sq(&d);
+        if l.is_finite() {
+            Ok(l)
         } else {
-            T::NEG_INFINITY
-        })
+            Err(Error::ZeroDensity { index: 0 })
+        }
     }
 
     /// Draws one point `μ + L z`, where `z` holds `D` independent standard
@@ -458,10 +457,12 @@ mod tests {
     }
 
     #[test]
-    fn far_point_has_minus_infinite_log_density_not_nan() {
+    fn far_point_has_zero_density_not_nan() {
         let g = Gaussian::new(vector![0.0f32], matrix![1e-30f32]).unwrap();
-        let p = g.log_density(&[1e30f32]).unwrap();
-        assert_eq!(p, f32::NEG_INFINITY);
+        assert_eq!(
+            g.log_density(&[1e30f32]),
+            Err(Error::ZeroDensity { index: 0 })
+        );
         assert_eq!(
             g.log_density(&[f32::NAN]),
             Err(Error::NonFiniteData { index: 0 })
