@@ -21,7 +21,9 @@
 #[cfg(test)]
 extern crate std;
 
-// Modules import one way: each uses only those listed above it.
+// Modules import one way, each only from those before it in this order
+// (tests/layout.rs checks it): real, error, sample, data, linalg,
+// covariance, estep, mixture, stats, mstep, fit, init.
 pub mod covariance;
 mod data;
 mod error;
