@@ -347,11 +347,13 @@ fn pick<T: Real, const D: usize, P: AsPoint<T, D>>(data: &[P], i: usize) -> SVec
 
 /// Index of the nearest of `means` to `x` (lowest on a tie) and the squared
 /// Euclidean distance to it.
+/// The distance may be `+∞` (coordinates near `√MAX` apart), exactly as
+/// the buffered seeding stores it.
 fn nearest<T: Real, const D: usize>(means: &[SVector<T, D>], x: &SVector<T, D>) -> (usize, T) {
-    let mut best = (0, T::MAX_FINITE);
+    let mut best = (0, T::zero());
     for (k, m) in means.iter().enumerate() {
         let d2 = (x - m).norm_squared();
-        if d2 < best.1 {
+        if k == 0 || d2 < best.1 {
             best = (k, d2);
         }
     }
@@ -494,5 +496,20 @@ mod tests {
             }
         }
         assert!(split >= 97, "{split} of 100 seeds split the groups");
+    }
+
+    #[test]
+    fn buffered_kmeans_plus_plus_agrees_when_distances_overflow() {
+        // Found by fuzzing: the squared distance of these f32 points
+        // overflows; both seedings must see +inf alike.
+        let data = [[159.984_38f32, 1.844_674_3e19], [1.844_674_3e19, 0.001]];
+        for seed in 0..20 {
+            let plain: Gmm<f32, 2, 2, crate::covariance::Tied> =
+                kmeans_plus_plus(&data, &mut SplitMix(seed)).unwrap();
+            let mut buffer = [0.0f32; 2];
+            let buffered: Gmm<f32, 2, 2, crate::covariance::Tied> =
+                kmeans_plus_plus_with_buffer(&data, &mut buffer, &mut SplitMix(seed)).unwrap();
+            assert_eq!(plain, buffered, "seed {seed}");
+        }
     }
 }
