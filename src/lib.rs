@@ -18,7 +18,7 @@
     clippy::float_cmp
 )]
 
-#[cfg(test)]
+#[cfg(any(test, feature = "std"))]
 extern crate std;
 
 // Modules import one way, each only from those before it in this order
@@ -43,6 +43,8 @@ pub use error::Error;
 pub use fit::{
     em_step, fit, fit_with_responsibilities, EmStep, FitOptions, FitReport, Iteration, Termination,
 };
+#[cfg(feature = "std")]
+pub use fit::{fit_parallel, SHARD};
 pub use mixture::Gmm;
 pub use real::Real;
 pub use stats::SufficientStats;

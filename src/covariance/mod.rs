@@ -106,13 +106,13 @@ pub trait CovarianceKind:
     /// The covariances as the model stores them, with the factors and
     /// log-normalisers the E-step needs.
     #[doc(hidden)]
-    type Params<T: Real, const D: usize, const K: usize>: Copy + Debug + PartialEq;
+    type Params<T: Real, const D: usize, const K: usize>: Copy + Debug + PartialEq + Send + Sync;
     /// What [`Gmm::new`](crate::Gmm::new) takes.
     #[doc(hidden)]
     type Input<T: Real, const D: usize, const K: usize>: Copy;
     /// The second moments the statistics keep.
     #[doc(hidden)]
-    type Second<T: Real, const D: usize, const K: usize>: Copy + Debug + PartialEq;
+    type Second<T: Real, const D: usize, const K: usize>: Copy + Debug + PartialEq + Send + Sync;
 
     /// Validates user-given covariances: finite, symmetric, positive
     /// definite, naming the component in errors.

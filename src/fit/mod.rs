@@ -6,9 +6,13 @@ use core::ops::ControlFlow;
 use nalgebra::SVector;
 
 mod options;
+#[cfg(feature = "std")]
+mod parallel;
 mod report;
 
 pub use options::FitOptions;
+#[cfg(feature = "std")]
+pub use parallel::{fit_parallel, SHARD};
 pub use report::{EmStep, FitReport, Iteration, Termination};
 
 use crate::covariance::CovarianceKind;
@@ -113,7 +117,17 @@ where
     P: AsPoint<T, D>,
     F: FnMut(&Iteration<T>) -> ControlFlow<()>,
 {
-    run(data, init, options, None, callback)
+    options.validate()?;
+    let scale = scan(data, K)?;
+    run(
+        init,
+        options,
+        scale,
+        data.len(),
+        callback,
+        |m, s, out| e_pass(data, m, s, out),
+        None,
+    )
 }
 
 /// [`fit`], also writing the responsibilities of every point under the
@@ -144,7 +158,17 @@ where
             found: responsibilities.len(),
         });
     }
-    run(data, init, options, Some(responsibilities), callback)
+    options.validate()?;
+    let scale = scan(data, K)?;
+    run(
+        init,
+        options,
+        scale,
+        data.len(),
+        callback,
+        |m, s, out| e_pass(data, m, s, out),
+        Some(responsibilities),
+    )
 }
 
 /// One EM iteration: an E pass over `data` under `model`, then the M-step
@@ -169,10 +193,12 @@ where
 {
     FitOptions::default().with_reg_covar(reg_covar).validate()?;
     let reg = linalg::absolute_reg(reg_covar, scan(data, K)?);
+    let mut pass =
+        |m: &Gmm<T, D, K, C>, s: &mut SufficientStats<T, D, K, C>| e_pass(data, m, s, None);
     let mut stats = SufficientStats::new(model);
-    e_pass(data, model, &mut stats, None)?;
+    pass(model, &mut stats)?;
     let log_likelihood = finite_likelihood(stats.log_likelihood())?;
-    let (model, effective_reg_covar) = m_step(data, model, &mut stats, reg)?;
+    let (model, effective_reg_covar) = m_step(&mut pass, model, &mut stats, reg)?;
     Ok(EmStep {
         model,
         log_likelihood,
@@ -185,9 +211,10 @@ where
 /// [`SufficientStats::needs_recentring`]). A recentred pass recomputes the
 /// same responsibilities under the same model, so only the rounding of the
 /// covariances changes. `stats` (accumulated under `model`) may be replaced
-/// by a recentred pass.
-fn m_step<T, const D: usize, const K: usize, C, P>(
-    data: &[P],
+/// by a recentred pass, which `pass` makes (it accumulates the whole data
+/// into empty statistics).
+fn m_step<T, const D: usize, const K: usize, C, E>(
+    pass: &mut E,
     model: &Gmm<T, D, K, C>,
     stats: &mut SufficientStats<T, D, K, C>,
     reg: T,
@@ -195,7 +222,7 @@ fn m_step<T, const D: usize, const K: usize, C, P>(
 where
     T: Real,
     C: CovarianceKind,
-    P: AsPoint<T, D>,
+    E: FnMut(&Gmm<T, D, K, C>, &mut SufficientStats<T, D, K, C>) -> Result<(), Error>,
 {
     let mut passes = 0;
     while stats.needs_recentring() {
@@ -206,7 +233,7 @@ where
             return Err(Error::MomentOverflow);
         }
         *stats = next;
-        e_pass(data, model, stats, None)?;
+        pass(model, stats)?;
         passes += 1;
     }
     mstep::m_step(stats, model, reg)
@@ -250,22 +277,29 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Gmm<T, D, K, C>
     }
 }
 
-fn run<T, const D: usize, const K: usize, C, P, F>(
-    data: &[P],
+/// The EM loop over data of `points` points (validated, of `scale`), whose
+/// E passes `pass` makes, writing responsibilities when asked.
+pub(crate) fn run<T, const D: usize, const K: usize, C, F, E>(
     init: Gmm<T, D, K, C>,
     options: &FitOptions<T>,
-    mut responsibilities: Option<&mut [SVector<T, K>]>,
+    scale: T,
+    points: usize,
     mut callback: F,
+    mut pass: E,
+    mut responsibilities: Option<&mut [SVector<T, K>]>,
 ) -> Result<FitReport<T, D, K, C>, Error>
 where
     T: Real,
     C: CovarianceKind,
-    P: AsPoint<T, D>,
     F: FnMut(&Iteration<T>) -> ControlFlow<()>,
+    E: FnMut(
+        &Gmm<T, D, K, C>,
+        &mut SufficientStats<T, D, K, C>,
+        Option<&mut [SVector<T, K>]>,
+    ) -> Result<(), Error>,
 {
-    options.validate()?;
-    let reg = linalg::absolute_reg(options.reg_covar, scan(data, K)?);
-    let n = T::from_count(data.len());
+    let reg = linalg::absolute_reg(options.reg_covar, scale);
+    let n = T::from_count(points);
     let mut model = init;
     let mut effective_reg_covar = T::zero();
     let mut previous: Option<T> = None;
@@ -273,7 +307,7 @@ where
     let mut decreases = 0;
     loop {
         let mut stats = SufficientStats::new(&model);
-        e_pass(data, &model, &mut stats, responsibilities.as_deref_mut())?;
+        pass(&model, &mut stats, responsibilities.as_deref_mut())?;
         // −∞ if the sum overflows (a start astronomically far from the
         // data): allowed in the trace, never in a report.
         let log_likelihood = stats.log_likelihood();
@@ -319,7 +353,7 @@ where
         if iterations >= options.max_iter {
             return report(Termination::MaxIterations);
         }
-        let (next, lambda) = m_step(data, &model, &mut stats, reg)?;
+        let (next, lambda) = m_step(&mut |m, s| pass(m, s, None), &model, &mut stats, reg)?;
         previous = Some(mean_log_likelihood);
         model = next;
         effective_reg_covar = lambda;
