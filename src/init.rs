@@ -311,7 +311,9 @@ where
     let mut sums = [SVector::<T, D>::zeros(); K];
     for x in data {
         let x = x.to_vector();
-        let k = nearest(&means, &x).0;
+        // `.min(K - 1)` is a no-op (the index is < K) that spares a
+        // bounds check the optimiser keeps (at "s", and at 3 on M0/M3).
+        let k = nearest(&means, &x).0.min(K - 1);
         counts[k] += 1;
         sums[k] += x;
     }
@@ -320,7 +322,9 @@ where
     let mut scatters = [SMatrix::<T, D, D>::zeros(); K];
     for x in data {
         let x = x.to_vector();
-        let k = nearest(&means, &x).0;
+        // `.min(K - 1)` is a no-op (the index is < K) that spares a
+        // bounds check the optimiser keeps (at "s", and at 3 on M0/M3).
+        let k = nearest(&means, &x).0.min(K - 1);
         linalg::add_outer_lower(&mut scatters[k], &(x - centres[k]), T::one());
     }
     let mut estimates = [data_cov; K];

@@ -147,9 +147,13 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Gmm<T, D, K, C>
         covariance: C::Params<T, D, K>,
     ) -> Self {
         let mut log_coeffs = SVector::<T, K>::zeros();
-        for (k, (l, &w)) in log_coeffs.iter_mut().zip(weights.iter()).enumerate() {
+        // An index loop, not nalgebra's iterators: at opt-level "s" the
+        // optimiser then still sees k < K and drops the bounds checks of
+        // `C::log_norm`.
+        for k in 0..K {
+            let w = weights[k];
             // ln 0 = −∞: a component of weight 0 never takes responsibility.
-            *l = if w > T::zero() {
+            log_coeffs[k] = if w > T::zero() {
                 Real::ln(w) + C::log_norm(&covariance, k)
             } else {
                 T::NEG_INFINITY
