@@ -5,17 +5,24 @@
 #
 #   1. builds the end-to-end firmware (tests/embedded/firmware, fit_test) and
 #      runs it on three emulated boards: Cortex-M4F (mps2-an386), Cortex-M3
-#      (lm3s6965evb), Cortex-M0 (microbit); checks a deliberate panic and a
-#      deliberate HardFault end QEMU with status 1, and that the no-panic
-#      binaries run and pass;
+#      (lm3s6965evb), Cortex-M0 (microbit): a fit of every covariance kind
+#      (full, diag, spherical, tied), checked against the truth, and the
+#      fitted parameters' bits identical on the three boards; checks a
+#      deliberate panic and a deliberate HardFault end QEMU with status 1,
+#      and that the no-panic binaries run and pass (np_api also with 2
+#      points, where every kind's first call must fail with TooFewPoints);
 #   2. builds the library for thumbv6m-none-eabi, thumbv7em-none-eabihf and
 #      riscv32imac-unknown-none-elf;
 #   3. proves nothing needs `alloc`: nightly `-Zbuild-std=core`;
-#   4. the no-panic link check (tests/embedded/nopanic.sh);
+#   4. the no-panic link check (tests/embedded/nopanic.sh), strict: every
+#      np_* binary at opt-level 3 and "s";
 #   5. the figures (tests/embedded/figures.sh): flash, stack, RAM and exact
-#      instruction counts, as Markdown tables.
+#      instruction counts, per covariance kind and before/after for full,
+#      as Markdown tables.
 #
-# Every QEMU run is wrapped in `timeout`; any failure fails the script.
+# Every QEMU run is wrapped in `timeout`; any failure fails the script. A
+# failing no-panic check (4) fails it at the end, after the figures, so that
+# one run shows both what links and what it costs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -27,7 +34,7 @@ FW=$ROOT/tests/embedded/firmware
 TIMEOUT=${TIMEOUT:-120}
 START=$(date +%s)
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> [%d s] %s\n' "$(($(date +%s) - START))" "$*"; }
 
 step "toolchain and tools"
 rustup target add thumbv6m-none-eabi thumbv7m-none-eabi thumbv7em-none-eabihf riscv32imac-unknown-none-elf
@@ -71,16 +78,62 @@ run() {
         -semihosting-config "$cfg" -kernel "$elf"
 }
 
-step "firmware: build and run the end-to-end fit on three boards"
+NP_FIT=(np_fit np_fit_diag np_fit_spherical np_fit_tied np_full)
+NP_API=(np_api)
+np_bins=()
+for b in "${NP_FIT[@]}" "${NP_API[@]}"; do np_bins+=(--bin "$b"); done
+BITS=$(mktemp)
+LOG=$(mktemp)
+unlinked=()
+step "firmware: build and run the end-to-end fit of every kind on three boards"
 for target in thumbv7em-none-eabihf thumbv7m-none-eabi thumbv6m-none-eabi; do
-    (cd "$FW" && cargo build --release --target "$target" --bin fit_test --bin np_fit --bin np_full)
+    (cd "$FW" && cargo build --release --target "$target" --bin fit_test)
+    # The no-panic binaries link only if no panic path survives: one that
+    # does not is reported here and by the no-panic step, and fails the
+    # script at the end; the others still run.
+    failed=()
+    if ! (cd "$FW" && cargo build --release --target "$target" --keep-going "${np_bins[@]}") 2>"$LOG"; then
+        cat "$LOG" >&2
+        mapfile -t failed < <(sed -n 's/^error: could not compile `gaussmix-firmware` (bin "\([a-z_0-9]*\)").*/\1/p' "$LOG")
+        if ((${#failed[@]} == 0)) || ! grep -q gaussmix_firmware_a_panic_path_survived_optimisation "$LOG"; then
+            echo "firmware build failed on $target" >&2
+            exit 1
+        fi
+        for b in "${failed[@]}"; do unlinked+=("$b on $target"); done
+    fi
     echo "--- fit_test on $target ($(board "$target"))"
-    run "$target" "$FW/target/$target/release/fit_test"
-    for bin in np_fit np_full; do
+    out=$(run "$target" "$FW/target/$target/release/fit_test" | tr -d '\r') || {
+        printf '%s\n' "$out"
+        echo "fit_test failed on $target" >&2
+        exit 1
+    }
+    printf '%s\n' "$out"
+    # "  bits <kind> ll 0x... model 0x...": the fitted parameters' bits.
+    grep '^  bits ' <<<"$out" | sed "s/^/$target /" >>"$BITS"
+    for bin in "${NP_FIT[@]}" "${NP_API[@]}"; do
+        if [[ " ${failed[*]} " == *" $bin "* ]]; then
+            echo "$bin on $target: DOES NOT LINK (a panic path survives at opt-level 3), not run"
+            continue
+        fi
         run "$target" "$FW/target/$target/release/$bin"
         echo "$bin on $target: exit 0"
+        if [[ $bin == np_api ]]; then
+            # Two points: the first call must fail with TooFewPoints for
+            # every kind, and nothing fault.
+            run "$target" "$FW/target/$target/release/$bin" 2
+            echo "$bin 2 on $target: exit 0"
+        fi
     done
 done
+rm -f "$LOG"
+echo "--- bits of the fitted models, per board"
+cat "$BITS"
+if [[ $(awk '{ $1 = ""; print }' "$BITS" | sort -u | wc -l) != 4 ]]; then
+    echo "the fits differ between boards (expected one line per kind)" >&2
+    exit 1
+fi
+echo "bit-identical on the three boards for the four kinds"
+rm -f "$BITS"
 
 step "firmware: a panic and a HardFault exit QEMU with status 1"
 for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
@@ -105,10 +158,19 @@ cargo +nightly build -Zbuild-std=core --target thumbv7em-none-eabihf --release \
     --target-dir "$LIB_TARGET_DIR/build-std"
 
 step "no panic path (tests/embedded/nopanic.sh)"
-# Strict: every profile (opt-level 3, "s", and mixed) must link.
-NOPANIC_STRICT=1 bash tests/embedded/nopanic.sh
+# Strict: every profile (opt-level 3, "s", and mixed) must link. Its
+# failure is reported at the end, after the figures.
+nopanic=0
+NOPANIC_STRICT=1 bash tests/embedded/nopanic.sh || nopanic=$?
 
 step "figures (tests/embedded/figures.sh)"
 bash tests/embedded/figures.sh
 
+if ((nopanic != 0 || ${#unlinked[@]} != 0)); then
+    if ((${#unlinked[@]} != 0)); then
+        printf 'not linked at opt-level 3 (a panic path survives): %s\n' "${unlinked[@]}"
+    fi
+    step "FAILED: a panic path survives (see the no-panic step above); done in $(($(date +%s) - START)) s"
+    exit 1
+fi
 step "done in $(($(date +%s) - START)) s"

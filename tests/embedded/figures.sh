@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Figures for gaussmix on Cortex-M, printed as Markdown tables on stdout:
 # flash, peak stack, RAM of the types, and exact instruction counts from a
-# QEMU TCG plugin. Called by .ci/embedded.sh; runnable alone from anywhere
-# once the tools are installed (see tests/embedded/README.md):
+# QEMU TCG plugin, for full covariance (D = 2, K = 3 and D = 4, K = 4) and
+# per covariance kind (full, diag, spherical, tied at D = 2, K = 3), with
+# full covariance before/after against the figures of
+# tests/embedded/README.md before core v2 (BEFORE_* below). Called by
+# .ci/embedded.sh; runnable alone from anywhere once the tools are
+# installed (see tests/embedded/README.md):
 #
 #     bash tests/embedded/figures.sh
 #
@@ -19,6 +23,32 @@ V7EM=thumbv7em-none-eabihf
 V7M=thumbv7m-none-eabi
 V6M=thumbv6m-none-eabi
 TIMEOUT=${TIMEOUT:-300}
+KINDS=(full diag spherical tied)
+
+# Full covariance before core v2: tests/embedded/README.md as of 97f383a
+# (library 53858be plus the from_symmetric inlining; re-measured at 52d7f8d,
+# the commit before core v2, with Rust 1.95.0: the same instruction counts
+# and stack, flash within 30 bytes). D = 2, K = 3, f32.
+BEFORE_PKI_M4F=93.4       # EM, instructions per point·component·iteration
+BEFORE_PKI_M0=4221.7
+BEFORE_PKI_S_M4F=254.9    # the same at release-s
+BEFORE_FIT_M4F=3440133    # a whole fit from random_points (19 iterations)
+BEFORE_FIT_M0=168828815
+BEFORE_LP_M4F=203.7       # log_prob per call
+BEFORE_LP_M0=8725.0
+BEFORE_FLASH_M4F_3=18336  # np_fit − np_empty: random_points, fit, inference
+BEFORE_FLASH_M4F_S=10056
+BEFORE_FLASH_M0_3=18940
+BEFORE_FLASH_M0_S=12860
+BEFORE_FULL_M4F_3=19944   # np_full − np_empty: the same plus Gmm::new, sample
+BEFORE_FULL_M4F_S=11676
+BEFORE_STACK_FIT_M4F=1088 # peak stack of fit, release
+BEFORE_STACK_FIT_M0=1020
+BEFORE_STACK_FIT_M4F_S=1312
+BEFORE_STACK_EM_M4F=1040  # em_step
+BEFORE_STACK_INIT_M4F=536 # init::random_points
+BEFORE_GMM=204            # size_of Gmm<f32, 2, 3>
+BEFORE_STATS=144          # size_of SufficientStats<f32, 2, 3>
 
 # The data sizes are the firmware's constants.
 N2=$(sed -n 's/^pub const N2: usize = \([0-9_]*\);/\1/p' src/lib.rs | tr -d _)
@@ -96,10 +126,18 @@ for p in release release-s release-mixed; do
     build "$p" "$V7EM" insn
     build "$p" "$V6M" insn
 done
+# suffix KIND -> the workload suffix of a kind (none for full)
+suffix() { [[ $1 == full ]] && echo "" || echo "-$1"; }
 for t in "$V7EM" "$V6M"; do
     for w in em2:1 em2:11 em4:1 em4:11 lp2:1 lp2:3 resp2:1 resp2:3 pred2:1 pred2:3 \
         sample2:1 sample2:3 fit2:0 fit2:1 lp4:1 lp4:3 sample4:1 sample4:3; do
         C[$t:release:$w]=$(count2 release "$t" "${w%:*}" "${w#*:}")
+    done
+    for kind in "${KINDS[@]:1}"; do
+        for w in em2:1 em2:11 lp2:1 lp2:3 fit2:0 fit2:1; do
+            x=${w%:*}-$kind
+            C[$t:release:$x:${w#*:}]=$(count2 release "$t" "$x" "${w#*:}")
+        done
     done
     for p in release-s release-mixed; do
         for w in em2:1 em2:11; do
@@ -117,8 +155,9 @@ per_call() { # target workload n -> instructions per call (3 passes − 1 pass)
 per_iter() { # target workload -> instructions per EM iteration (11 − 1 em_steps)
     echo $(((${C[$1:release:$2:11]} - ${C[$1:release:$2:1]}) / 10))
 }
-per_fit() { # target -> instructions of one whole fit from random_points
-    echo $((${C[$1:release:fit2:1]} - ${C[$1:release:fit2:0]}))
+per_fit() { # target [workload] -> instructions of one whole fit from random_points
+    local w=${2:-fit2}
+    echo $((${C[$1:release:$w:1]} - ${C[$1:release:$w:0]}))
 }
 
 # ---------------------------------------------------------------------------
@@ -126,18 +165,28 @@ per_fit() { # target -> instructions of one whole fit from random_points
 log "==> flash"
 declare -A F
 STRICT_NOTE=""
+FLASH_BINS="np_empty np_fit np_full np_fit_diag np_fit_spherical np_fit_tied"
 for p in release release-mixed release-s; do
     for t in "$V7EM" "$V6M"; do
-        if FEATURES='' build "$p" "$t" np_empty np_fit np_full 2>/dev/null; then
-            F[$t:$p:mark]=""
-        else
-            # A panic path survives at this profile (see nopanic.sh): measure
-            # the build whose panic handler links (it exits with status 1).
-            FEATURES="--features panic-loop" build "$p" "$t" np_empty np_fit np_full
-            F[$t:$p:mark]="†"
+        # All at once (cargo links them in parallel), --keep-going so that
+        # one binary with a panic path does not stop the others.
+        failed=()
+        # shellcheck disable=SC2086
+        if ! FEATURES=--keep-going build "$p" "$t" $FLASH_BINS 2>"$FW/target/flash.log"; then
+            mapfile -t failed < <(sed -n 's/^error: could not compile `gaussmix-firmware` (bin "\([a-z_0-9]*\)").*/\1/p' "$FW/target/flash.log")
+            if ((${#failed[@]} == 0)); then
+                cat "$FW/target/flash.log" >&2
+                exit 1
+            fi
+            # A panic path survives in these at this profile (see
+            # nopanic.sh): measure the build whose panic handler links (it
+            # exits with status 1).
+            FEATURES="--features panic-loop" build "$p" "$t" "${failed[@]}"
             STRICT_NOTE=1
         fi
-        for b in np_empty np_fit np_full; do
+        for b in $FLASH_BINS; do
+            F[$t:$p:$b:mark]=""
+            for f in "${failed[@]}"; do [[ $f == "$b" ]] && F[$t:$p:$b:mark]="†"; done
             F[$t:$p:$b]=$(flash "$(elf "$p" "$t" "$b")")
         done
     done
@@ -178,6 +227,83 @@ st() { echo "${S[$1:$2:stack $3]:-n/a}"; }
 
 # ---------------------------------------------------------------------------
 # Tables
+
+# key KIND -> the stack/iteration key suffix of a kind at D = 2, K = 3
+key() { [[ $1 == full ]] && echo "2,3" || echo "2,3,$1"; }
+# npfit KIND -> the flash binary of a kind
+npfit() { [[ $1 == full ]] && echo np_fit || echo "np_fit_$1"; }
+# fl TARGET PROFILE BIN -> flash above the np_empty baseline, † if measured
+# with the panic handler that links
+fl() { echo "$((${F[$1:$2:$3]} - ${F[$1:$2:np_empty]}))${F[$1:$2:$3:mark]}"; }
+# change BEFORE NOW -> "+x.x %"
+change() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.1f %%", (b - a) / a * 100 }'; }
+# row LABEL BEFORE NOW -> a before/after row (NOW may end in †)
+row() { echo "| $1 | $2 | $3 | $(change "$2" "${3%†}") |"; }
+
+cat <<EOF
+
+### Per covariance kind (D = 2, K = 3, f32, N = $N2)
+
+Data drawn from the full-covariance truth; each kind's EM iterations start
+from the truth as the kind represents it, its fit from \`init::random_points\`
+(same RNG, so the same initial means). Flash is \`np_fit_<kind>\` (\`np_fit\`
+for full: \`random_points\`, \`fit\`, \`log_prob\`, \`responsibilities\`,
+\`predict\`) minus the \`np_empty\` skeleton. Instructions as below.
+
+| kind | EM per point·component·iteration, M4F | M0 | \`log_prob\` per call, M4F | M0 | whole fit, M4F | M0 | iterations |
+|---|---:|---:|---:|---:|---:|---:|---:|
+EOF
+for kind in "${KINDS[@]}"; do
+    x=$(suffix "$kind")
+    echo "| $kind | $(per_pki "$V7EM" release "em2$x" "$N2" 3) | $(per_pki "$V6M" release "em2$x" "$N2" 3) | $(per_call "$V7EM" "lp2$x" "$N2") | $(per_call "$V6M" "lp2$x" "$N2") | $(per_fit "$V7EM" "fit2$x") | $(per_fit "$V6M" "fit2$x") | ${S[release:$V7EM:iterations fit<$(key "$kind")>]:-?} |"
+done
+cat <<EOF
+
+| kind | flash M4F, opt-level 3 | M4F, "s" | M0, 3 | M0, "s" | peak stack of \`fit\`, M4F | M4F "s" | M0 | \`em_step\` M4F | \`Gmm\` / \`SufficientStats\` bytes |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+EOF
+for kind in "${KINDS[@]}"; do
+    k=$(key "$kind") b=$(npfit "$kind")
+    echo "| $kind | $(fl "$V7EM" release "$b") | $(fl "$V7EM" release-s "$b") | $(fl "$V6M" release "$b") | $(fl "$V6M" release-s "$b") | $(st release "$V7EM" "fit<$k>") | $(st release-s "$V7EM" "fit<$k>") | $(st release "$V6M" "fit<$k>") | $(st release "$V7EM" "em_step<$k>") | ${S[release:$V7EM:size Gmm<f32,$k>]:-?} / ${S[release:$V7EM:size SufficientStats<f32,$k>]:-?} |"
+done
+if [[ -n $STRICT_NOTE ]]; then
+    echo
+    echo "† a panic path survives in this binary at this profile (see nopanic.sh): measured"
+    echo "with \`--features panic-loop\` (a panic handler that links), which counts the"
+    echo "surviving paths and the handler (about 200 bytes)."
+fi
+
+cat <<EOF
+
+### Full covariance before and after core v2 (D = 2, K = 3, f32)
+
+Before: tests/embedded/README.md before core v2 (library 53858be plus the
+\`from_symmetric\` inlining; the same figures re-measured at 52d7f8d).
+
+| figure | before | now | change |
+|---|---:|---:|---:|
+EOF
+row "EM, instructions per point·component·iteration, M4F" "$BEFORE_PKI_M4F" "$(per_pki "$V7EM" release em2 "$N2" 3)"
+row "EM, instructions per point·component·iteration, M0" "$BEFORE_PKI_M0" "$(per_pki "$V6M" release em2 "$N2" 3)"
+row "EM, instructions per point·component·iteration, M4F \`release-s\`" "$BEFORE_PKI_S_M4F" "$(per_pki "$V7EM" release-s em2 "$N2" 3)"
+row "whole fit from \`random_points\`, M4F (19 iterations before, ${S[release:$V7EM:iterations fit<2,3>]:-?} now)" "$BEFORE_FIT_M4F" "$(per_fit "$V7EM")"
+row "whole fit from \`random_points\`, M0" "$BEFORE_FIT_M0" "$(per_fit "$V6M")"
+row "\`log_prob\` per call, M4F" "$BEFORE_LP_M4F" "$(per_call "$V7EM" lp2 "$N2")"
+row "\`log_prob\` per call, M0" "$BEFORE_LP_M0" "$(per_call "$V6M" lp2 "$N2")"
+row "flash, fit + inference, M4F, opt-level 3" "$BEFORE_FLASH_M4F_3" "$(fl "$V7EM" release np_fit)"
+row "flash, fit + inference, M4F, \"s\"" "$BEFORE_FLASH_M4F_S" "$(fl "$V7EM" release-s np_fit)"
+row "flash, fit + inference, M0, opt-level 3" "$BEFORE_FLASH_M0_3" "$(fl "$V6M" release np_fit)"
+row "flash, fit + inference, M0, \"s\"" "$BEFORE_FLASH_M0_S" "$(fl "$V6M" release-s np_fit)"
+row "flash, fit + inference + sampling, M4F, opt-level 3" "$BEFORE_FULL_M4F_3" "$(fl "$V7EM" release np_full)"
+row "flash, fit + inference + sampling, M4F, \"s\"" "$BEFORE_FULL_M4F_S" "$(fl "$V7EM" release-s np_full)"
+row "peak stack of \`fit\`, M4F" "$BEFORE_STACK_FIT_M4F" "$(st release "$V7EM" "fit<2,3>")"
+row "peak stack of \`fit\`, M4F \`release-s\`" "$BEFORE_STACK_FIT_M4F_S" "$(st release-s "$V7EM" "fit<2,3>")"
+row "peak stack of \`fit\`, M0" "$BEFORE_STACK_FIT_M0" "$(st release "$V6M" "fit<2,3>")"
+row "peak stack of \`em_step\`, M4F" "$BEFORE_STACK_EM_M4F" "$(st release "$V7EM" "em_step<2,3>")"
+row "peak stack of \`init::random_points\`, M4F" "$BEFORE_STACK_INIT_M4F" "$(st release "$V7EM" "init::random_points<2,3>")"
+row "\`size_of::<Gmm<f32, 2, 3>>\`" "$BEFORE_GMM" "${S[release:$V7EM:size Gmm<f32,2,3>]}"
+row "\`size_of::<SufficientStats<f32, 2, 3>>\`" "$BEFORE_STATS" "${S[release:$V7EM:size SufficientStats<f32,2,3>]}"
+
 cat <<EOF
 
 ### Flash (\`.text\` + \`.rodata\`, bytes; \`arm-none-eabi-size -A\`)
@@ -200,25 +326,31 @@ for p in release release-mixed release-s; do
     release-s) pn='`release-s`: opt-level "s" everywhere' ;;
     esac
     for t in "$V7EM" "$V6M"; do
-        e=${F[$t:$p:np_empty]} f=${F[$t:$p:np_fit]} u=${F[$t:$p:np_full]} m=${F[$t:$p:mark]}
-        echo "| $pn | $t | $e | $f$m | $((f - e)) | $u$m | $((u - e)) |"
+        e=${F[$t:$p:np_empty]} f=${F[$t:$p:np_fit]} u=${F[$t:$p:np_full]}
+        echo "| $pn | $t | $e | $f${F[$t:$p:np_fit:mark]} | $((f - e)) | $u${F[$t:$p:np_full:mark]} | $((u - e)) |"
     done
 done
 if [[ -n $STRICT_NOTE ]]; then
     echo
     echo "† does not link with the undefined-symbol panic handler at this profile (a panic"
-    echo "path survives; see nopanic.sh); measured with \`--features panic-loop\`."
+    echo "path survives; see nopanic.sh); measured with \`--features panic-loop\`,"
+    echo "whose panic handler links (a semihosting exit): the figure includes the"
+    echo "surviving panic paths and that handler (about 200 bytes more than a build"
+    echo "in which they are gone)."
 fi
 
 cat <<EOF
 
 ### Peak stack (bytes, stack painting, below the caller's stack pointer)
 
+Full covariance (the other kinds' \`fit\` and \`em_step\` are in the table per
+kind above).
+
 | call | M4F \`release\` | M4F \`release-s\` | M3 \`release\` | M0 \`release\` | M0 \`release-s\` |
 |---|---:|---:|---:|---:|---:|
 EOF
-for call in 'fit' 'em_step' 'init::random_points' 'Gmm::new' 'Gmm::sample' 'Gmm::log_prob' \
-    'Gmm::responsibilities' 'Gmm::predict'; do
+for call in 'fit' 'em_step' 'init::random_points' 'init::kmeans_plus_plus' 'Gmm::new' \
+    'Gmm::sample' 'Gmm::log_prob' 'Gmm::responsibilities' 'Gmm::predict'; do
     echo "| \`$call\` D=2,K=3 | $(st release "$V7EM" "$call<2,3>") | $(st release-s "$V7EM" "$call<2,3>") | $(st release "$V7M" "$call<2,3>") | $(st release "$V6M" "$call<2,3>") | $(st release-s "$V6M" "$call<2,3>") |"
 done
 for call in 'fit' 'em_step' 'init::random_points' 'Gmm::new' 'Gmm::sample' 'Gmm::log_prob'; do

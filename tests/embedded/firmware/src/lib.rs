@@ -14,7 +14,10 @@ use core::convert::Infallible;
 use core::ops::ControlFlow;
 
 use gaussmix::nalgebra::{SMatrix, SVector};
-use gaussmix::{fit, init, Error, FitOptions, FitReport, Gmm};
+use gaussmix::{
+    em_step, fit, init, CovarianceKind, Diag, Error, FitOptions, FitReport, Full, Gmm, Spherical,
+    SufficientStats, Tied,
+};
 
 pub use cortex_m_semihosting::debug;
 
@@ -24,6 +27,7 @@ pub use cortex_m_semihosting::debug;
 /// PCG32 (XSH-RR, O'Neill 2014): 64-bit state, 32-bit output, one 64-bit
 /// multiply per draw. Enough for drawing test data and initial means; not
 /// for cryptography.
+#[derive(Clone)]
 pub struct Pcg32 {
     state: u64,
     inc: u64,
@@ -132,9 +136,101 @@ pub fn truth_d4k4() -> Result<Gmm<f32, 4, 4>, Error> {
     )
 }
 
+/// The covariance kinds, with the part of a full-covariance truth each one
+/// can represent: what a fit of that kind to data drawn from the truth
+/// tends to as `N` grows, when the clusters are well separated (their
+/// responsibilities then barely overlap).
+pub trait Kind: CovarianceKind {
+    /// The truth as this kind represents it, same weights and means:
+    /// [`Full`] the truth itself; [`Diag`] the diagonals (each cluster's
+    /// marginal variances); [`Spherical`] their mean, `tr Σₖ / D`; [`Tied`]
+    /// the weighted average `Σₖ wₖ Σₖ` (the pooled within-cluster
+    /// covariance).
+    fn represent<const D: usize, const K: usize>(
+        truth: &Gmm<f32, D, K>,
+    ) -> Result<Gmm<f32, D, K, Self>, Error>;
+
+    /// `Gmm::new` with the parameters of `model`, as the kind takes them.
+    fn rebuild<const D: usize, const K: usize>(
+        model: &Gmm<f32, D, K, Self>,
+    ) -> Result<Gmm<f32, D, K, Self>, Error>;
+}
+
+/// The diagonal of a square matrix.
+fn diagonal<const D: usize>(m: &SMatrix<f32, D, D>) -> SVector<f32, D> {
+    let mut d = SVector::<f32, D>::zeros();
+    for (i, v) in d.iter_mut().enumerate() {
+        *v = m.get((i, i)).copied().unwrap_or(f32::NAN);
+    }
+    d
+}
+
+impl Kind for Full {
+    fn represent<const D: usize, const K: usize>(
+        truth: &Gmm<f32, D, K>,
+    ) -> Result<Gmm<f32, D, K>, Error> {
+        Ok(*truth)
+    }
+
+    fn rebuild<const D: usize, const K: usize>(
+        model: &Gmm<f32, D, K>,
+    ) -> Result<Gmm<f32, D, K>, Error> {
+        Gmm::new(model.weights().into(), model.means(), model.covariances())
+    }
+}
+
+impl Kind for Diag {
+    fn rebuild<const D: usize, const K: usize>(
+        model: &Gmm<f32, D, K, Diag>,
+    ) -> Result<Gmm<f32, D, K, Diag>, Error> {
+        Gmm::new(model.weights().into(), model.means(), model.variances())
+    }
+
+    fn represent<const D: usize, const K: usize>(
+        truth: &Gmm<f32, D, K>,
+    ) -> Result<Gmm<f32, D, K, Diag>, Error> {
+        let variances = truth.covariances().map(|c| diagonal(&c));
+        Gmm::new(truth.weights().into(), truth.means(), variances)
+    }
+}
+
+impl Kind for Spherical {
+    fn rebuild<const D: usize, const K: usize>(
+        model: &Gmm<f32, D, K, Spherical>,
+    ) -> Result<Gmm<f32, D, K, Spherical>, Error> {
+        Gmm::new(model.weights().into(), model.means(), model.variances())
+    }
+
+    fn represent<const D: usize, const K: usize>(
+        truth: &Gmm<f32, D, K>,
+    ) -> Result<Gmm<f32, D, K, Spherical>, Error> {
+        let variances = truth.covariances().map(|c| diagonal(&c).sum() / D as f32);
+        Gmm::new(truth.weights().into(), truth.means(), variances)
+    }
+}
+
+impl Kind for Tied {
+    fn rebuild<const D: usize, const K: usize>(
+        model: &Gmm<f32, D, K, Tied>,
+    ) -> Result<Gmm<f32, D, K, Tied>, Error> {
+        Gmm::new(model.weights().into(), model.means(), model.covariance())
+    }
+
+    fn represent<const D: usize, const K: usize>(
+        truth: &Gmm<f32, D, K>,
+    ) -> Result<Gmm<f32, D, K, Tied>, Error> {
+        let weights = truth.weights();
+        let mut pooled = SMatrix::<f32, D, D>::zeros();
+        for (c, &w) in truth.covariances().iter().zip(weights.iter()) {
+            pooled += c * w;
+        }
+        Gmm::new(weights.into(), truth.means(), pooled)
+    }
+}
+
 /// Fills `out` with draws from `model` (gaussmix's sampler).
-pub fn draw<const D: usize, const K: usize>(
-    model: &Gmm<f32, D, K>,
+pub fn draw<const D: usize, const K: usize, C: CovarianceKind>(
+    model: &Gmm<f32, D, K, C>,
     rng: &mut Pcg32,
     out: &mut [[f32; D]],
 ) {
@@ -144,14 +240,13 @@ pub fn draw<const D: usize, const K: usize>(
 }
 
 /// The end-to-end fit: the notebook's initialisation (`K` random data
-/// points as means, the data covariance, equal weights) and `fit` with
-/// default options (tol 1e-3 on the mean log-likelihood, reg_covar 1e-6)
-/// and at most 200 iterations.
-pub fn fit_from_random_points<const D: usize, const K: usize>(
+/// points as means, the data covariance as the kind represents it, equal
+/// weights) and `fit` with default options and at most 200 iterations.
+pub fn fit_from_random_points<C: CovarianceKind, const D: usize, const K: usize>(
     data: &[[f32; D]],
     rng: &mut Pcg32,
-) -> Result<FitReport<f32, D, K>, Error> {
-    let start = init::random_points::<f32, D, K, Full, _, _>(data, rng)?;
+) -> Result<FitReport<f32, D, K, C>, Error> {
+    let start = init::random_points::<f32, D, K, C, _, _>(data, rng)?;
     let options = FitOptions::default().with_max_iter(200);
     fit(data, start, &options, |_| ControlFlow::Continue(()))
 }
@@ -173,34 +268,66 @@ pub struct Comparison<const K: usize> {
     pub max_weight_error: f32,
     /// The largest Euclidean distance `‖μ̂ − μ‖` over matched pairs.
     pub max_mean_error: f32,
+    /// The largest `|Σ̂ᵢⱼ − Σᵢⱼ| / √(Σᵢᵢ Σⱼⱼ)` over matched pairs and
+    /// entries: covariance errors relative to the true scales (for a
+    /// variance, its relative error).
+    pub max_covariance_error: f32,
 }
 
 impl<const K: usize> Comparison<K> {
-    /// `true` if the match is one-to-one and both errors are within the
+    /// `true` if the match is one-to-one and the errors are within the
     /// tolerances.
-    pub fn within(&self, weight_tol: f32, mean_tol: f32) -> bool {
-        self.one_to_one && self.max_weight_error <= weight_tol && self.max_mean_error <= mean_tol
+    pub fn within(&self, weight_tol: f32, mean_tol: f32, covariance_tol: f32) -> bool {
+        self.one_to_one
+            && self.max_weight_error <= weight_tol
+            && self.max_mean_error <= mean_tol
+            && self.max_covariance_error <= covariance_tol
     }
 }
 
+/// The largest `|aᵢⱼ − bᵢⱼ| / √(bᵢᵢ bⱼⱼ)` (NaN if a diagonal of `b` is not
+/// positive).
+fn covariance_error<const D: usize>(a: &SMatrix<f32, D, D>, b: &SMatrix<f32, D, D>) -> f32 {
+    let scale = diagonal(b).map(libm::sqrtf);
+    let mut worst = 0.0f32;
+    for (l, (x, y)) in a.iter().zip(b.iter()).enumerate() {
+        // Column-major: entry l is (l % D, l / D).
+        let s = scale.get(l % D).copied().unwrap_or(f32::NAN)
+            * scale.get(l / D).copied().unwrap_or(f32::NAN);
+        let e = (x - y).abs() / s;
+        worst = if e.is_nan() { e } else { worst.max(e) };
+        if worst.is_nan() {
+            break;
+        }
+    }
+    worst
+}
+
 /// Matches each true component with the fitted one of nearest mean.
-pub fn compare<const D: usize, const K: usize>(
-    fitted: &Gmm<f32, D, K>,
-    truth: &Gmm<f32, D, K>,
+/// `truth` is the true mixture as the kind represents it
+/// ([`Kind::represent`]), so the covariances compared are those a fit of
+/// this kind estimates.
+pub fn compare<const D: usize, const K: usize, C: CovarianceKind>(
+    fitted: &Gmm<f32, D, K, C>,
+    truth: &Gmm<f32, D, K, C>,
 ) -> Comparison<K> {
     let fitted_means = fitted.means();
+    let fitted_weights = fitted.weights();
+    let fitted_covariances = fitted.covariances();
     let mut matched = [0usize; K];
     let mut taken = [false; K];
     let mut one_to_one = true;
     let mut max_weight_error = 0.0f32;
     let mut max_mean_error_sq = 0.0f32;
-    for ((slot, true_mean), &true_weight) in matched
+    let mut max_covariance_error = 0.0f32;
+    for (((slot, true_mean), &true_weight), true_cov) in matched
         .iter_mut()
         .zip(truth.means().iter())
         .zip(truth.weights().iter())
+        .zip(truth.covariances().iter())
     {
         let mut best = (0usize, f32::INFINITY, 0.0f32);
-        for (j, (m, &w)) in fitted_means.iter().zip(fitted.weights().iter()).enumerate() {
+        for (j, (m, &w)) in fitted_means.iter().zip(fitted_weights.iter()).enumerate() {
             let d2 = (m - true_mean).norm_squared();
             if d2 < best.1 {
                 best = (j, d2, w);
@@ -213,12 +340,21 @@ pub fn compare<const D: usize, const K: usize>(
         }
         max_weight_error = max_weight_error.max((best.2 - true_weight).abs());
         max_mean_error_sq = max_mean_error_sq.max(best.1);
+        let e = fitted_covariances
+            .get(best.0)
+            .map_or(f32::NAN, |c| covariance_error(c, true_cov));
+        max_covariance_error = if e.is_nan() {
+            e
+        } else {
+            max_covariance_error.max(e)
+        };
     }
     Comparison {
         matched,
         one_to_one,
         max_weight_error,
         max_mean_error: libm::sqrtf(max_mean_error_sq),
+        max_covariance_error,
     }
 }
 
@@ -226,16 +362,16 @@ pub fn compare<const D: usize, const K: usize>(
 /// the matched component, the responsibilities sum to 1 within 1e-5 and
 /// `log_prob` is finite and higher there than at a point far from all
 /// components.
-pub fn inference_agrees<const D: usize, const K: usize>(
-    fitted: &Gmm<f32, D, K>,
-    truth: &Gmm<f32, D, K>,
+pub fn inference_agrees<const D: usize, const K: usize, C: CovarianceKind>(
+    fitted: &Gmm<f32, D, K, C>,
+    true_means: &[SVector<f32, D>; K],
     matched: &[usize; K],
 ) -> bool {
     let far = [40.0f32; D];
     let Ok(far_lp) = fitted.log_prob(&far) else {
         return false;
     };
-    for (mean, &j) in truth.means().iter().zip(matched.iter()) {
+    for (mean, &j) in true_means.iter().zip(matched.iter()) {
         let x: [f32; D] = (*mean).into();
         let (Ok(k), Ok(r), Ok(lp)) = (
             fitted.predict(&x),
@@ -434,8 +570,8 @@ macro_rules! no_panic_handler {
 /// The point-wise inference calls on each of `points`, folded into a
 /// checksum (so none is optimised away) and the list of predicted
 /// components. `None` if a call fails.
-pub fn infer_all<const D: usize, const K: usize>(
-    model: &Gmm<f32, D, K>,
+pub fn infer_all<const D: usize, const K: usize, C: CovarianceKind>(
+    model: &Gmm<f32, D, K, C>,
     points: &[SVector<f32, D>; K],
 ) -> Option<(f32, [usize; K])> {
     let mut checksum = 0.0f32;
@@ -455,9 +591,148 @@ pub fn all_distinct<const K: usize>(v: &[usize; K]) -> bool {
 }
 
 /// A uniform variate in `[-0.8, 0.8)` from the top 24 bits of one draw: the
-/// sampler-free data of `np_fit`.
+/// sampler-free data of `np_fit` and `np_api`.
 pub fn spread(rng: &mut Pcg32) -> f32 {
     (rng.step() >> 8) as f32 * (1.6 / 16_777_216.0) - 0.8
+}
+
+/// The centres of the three clusters of the `np_*` data.
+pub const CENTRES: [[f32; 2]; 3] = [[1.5, 6.0], [7.9, 4.3], [15.3, 5.4]];
+
+/// Fills `data` with three clusters, point `i` around centre `i mod 3`:
+/// the centre plus a uniform spread in ±0.8 on each axis (no sampler).
+pub fn three_clusters(data: &mut [[f32; 2]]) {
+    let mut jitter = Pcg32::new(1);
+    for (x, c) in data.iter_mut().zip(CENTRES.iter().cycle()) {
+        *x = [c[0] + spread(&mut jitter), c[1] + spread(&mut jitter)];
+    }
+}
+
+/// The body of `np_fit` (Full) and `np_fit_<kind>`: `init::random_points`,
+/// `fit`, `predict`, `log_prob` and `responsibilities` at D = 2, K = 3, f32
+/// on [`three_clusters`]. `true` if the fit converges and the three centres
+/// are predicted to three different components.
+pub fn np_fit<C: CovarianceKind>(data: &mut [[f32; 2]; N2]) -> bool {
+    three_clusters(data);
+    let data = core::hint::black_box(&*data);
+    // Seed 1 puts one initial mean in each cluster, and every kind recovers
+    // the three (checked; with these tight, far-apart clusters many seeds
+    // end in a local optimum: seed 0, the seed before the kinds, does for
+    // spherical covariance). The means `random_points` picks do not depend
+    // on the kind.
+    let mut rng = Pcg32::new(core::hint::black_box(1));
+    match fit_from_random_points::<C, 2, 3>(data, &mut rng) {
+        Ok(report) => {
+            let centres = CENTRES.map(SVector::from);
+            match infer_all(&report.model, &centres) {
+                Some((checksum, predicted)) => {
+                    core::hint::black_box(checksum);
+                    report.converged() && all_distinct(&predicted)
+                }
+                None => false,
+            }
+        }
+        Err(_) => false,
+    }
+}
+
+/// The body of `np_api`: the rest of the API, for every covariance kind, on
+/// a data slice whose length is known only at run time (the first word of
+/// the semihosting command line, [`N2`] if there is none), so the optimiser
+/// cannot lean on a constant length. The data are [`three_clusters`].
+///
+/// `true` if for every kind [`exercise`] passes at the default 600 points;
+/// with fewer than 3 points fails with [`Error::TooFewPoints`] (as it
+/// must); with 3 to 29 returns at all (an error is an answer too); with 30
+/// or more returns `Ok` (the fit may end in a local optimum: with this
+/// seed, k-means++ puts two means in one cluster at 63 and 64 points).
+pub fn np_api() -> bool {
+    let mut line = [0u8; 96];
+    let n = number(word(cmdline(&mut line), 1))
+        .map_or(N2, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    // SAFETY: the only reference to the buffer in this program.
+    let buffer = unsafe { data_buffer::<2>(N2) };
+    three_clusters(buffer);
+    let data: &[[f32; 2]] = match buffer.get(..n) {
+        Some(d) => d,
+        None => buffer,
+    };
+    // `&`, not `&&`: every kind runs whatever the others gave.
+    api_as_expected::<Full>(data)
+        & api_as_expected::<Diag>(data)
+        & api_as_expected::<Spherical>(data)
+        & api_as_expected::<Tied>(data)
+}
+
+/// [`exercise`] for one kind, judged as [`np_api`] says.
+fn api_as_expected<C: CovarianceKind>(data: &[[f32; 2]]) -> bool {
+    let n = data.len();
+    match exercise::<C>(data) {
+        Err(Error::TooFewPoints { .. }) => n < 30,
+        _ if n < 3 => false,
+        Ok(pass) => pass || n != N2,
+        Err(_) => n < 30,
+    }
+}
+
+/// `init::kmeans_plus_plus`, `em_step`, the same E pass by hand through
+/// `SufficientStats` (`new`, `accumulate` for the first point,
+/// `accumulate_slice` on two shards, `merge`, recentred passes while
+/// `needs_recentring`, `m_step`), then `fit` from that model and
+/// `log_likelihood`, `predict`, `log_prob`, `responsibilities`, at D = 2,
+/// K = 3, f32, on [`three_clusters`] data of any length.
+///
+/// `Ok(true)` if the fit converges, the three centres are predicted to
+/// three different components and every point to its own cluster's.
+///
+/// # Errors
+///
+/// The first error of a gaussmix call.
+pub fn exercise<C: CovarianceKind>(data: &[[f32; 2]]) -> Result<bool, Error> {
+    let mut rng = Pcg32::new(core::hint::black_box(SEED));
+    let start: Gmm<f32, 2, 3, C> = init::kmeans_plus_plus(data, &mut rng)?;
+    let step = em_step(data, &start, 1e-6)?;
+    let model = step.model;
+    let mut checksum = step.log_likelihood + step.effective_reg_covar;
+
+    let Some((first, rest)) = data.split_first() else {
+        return Ok(false);
+    };
+    let Some((left, right)) = rest.split_at_checked(rest.len() / 2) else {
+        return Ok(false);
+    };
+    let mut stats = SufficientStats::new(&model);
+    checksum += stats.accumulate(&model, first)?;
+    checksum += stats.accumulate_slice(&model, left)?;
+    let mut shard = SufficientStats::new(&model);
+    checksum += shard.accumulate_slice(&model, right)?;
+    stats.merge(&shard)?;
+    for _ in 0..8 {
+        if !stats.needs_recentring() {
+            break;
+        }
+        let mut next = stats.recentred();
+        checksum += next.accumulate_slice(&model, data)?;
+        stats = next;
+    }
+    let counted = stats.points() == data.len();
+    checksum += stats.counts().sum();
+    let next = stats.m_step(&model, 1e-5)?;
+
+    let options = FitOptions::default().with_max_iter(200);
+    let report = fit(data, next, &options, |_| ControlFlow::Continue(()))?;
+    let fitted = &report.model;
+    checksum += fitted.log_likelihood(data)?;
+    let centres = CENTRES.map(SVector::from);
+    let Some((c, predicted)) = infer_all(fitted, &centres) else {
+        return Ok(false);
+    };
+    let mut each_to_its_own = true;
+    for (x, &p) in data.iter().zip(predicted.iter().cycle()) {
+        each_to_its_own &= fitted.predict(x)? == p;
+    }
+    core::hint::black_box(checksum + c);
+    Ok(counted && report.converged() && all_distinct(&predicted) && each_to_its_own)
 }
 
 /// f32 words of the data buffer the `stack` and `insn` binaries share
@@ -488,4 +763,25 @@ pub unsafe fn data_buffer<const D: usize>(n: usize) -> &'static mut [[f32; D]] {
 #[inline(always)]
 pub fn stack_depth() -> usize {
     core::ptr::addr_of!(_stack_start) as usize - cortex_m::register::msp::read() as usize
+}
+
+/// A 64-bit FNV-1a hash of the bits of every parameter of `model` (weights,
+/// means, covariances as full matrices): equal hashes mean bit-identical
+/// models, up to a 2⁻⁶⁴ chance.
+pub fn parameter_hash<const D: usize, const K: usize, C: CovarianceKind>(
+    model: &Gmm<f32, D, K, C>,
+) -> u64 {
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |v: &f32| h = (h ^ u64::from(v.to_bits())).wrapping_mul(PRIME);
+    model.weights().iter().for_each(&mut eat);
+    model
+        .means()
+        .iter()
+        .for_each(|m| m.iter().for_each(&mut eat));
+    model
+        .covariances()
+        .iter()
+        .for_each(|c| c.iter().for_each(&mut eat));
+    h
 }

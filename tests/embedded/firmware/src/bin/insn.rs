@@ -6,8 +6,11 @@
 //! qemu-system-arm ... -semihosting-config enable=on,target=native,arg=insn,arg=em2,arg=11
 //! ```
 //!
-//! Every workload first draws its data with gaussmix's sampler (N2 = 600
-//! points at D = 2, K = 3; N4 = 400 at D = 4, K = 4; seed `SEED`), then:
+//! Every workload first draws its data with gaussmix's sampler from the
+//! full-covariance truth (N2 = 600 points at D = 2, K = 3; N4 = 300 at
+//! D = 4, K = 4; seed `SEED`), then, with a model of the workload's
+//! covariance kind (a suffix `-diag`, `-spherical` or `-tied`; full without
+//! one) built from the truth as the kind represents it (`Kind::represent`):
 //!
 //! | workload      | work after drawing the data                                   |
 //! |---------------|---------------------------------------------------------------|
@@ -28,8 +31,8 @@
 
 use core::hint::black_box;
 
-use gaussmix::{em_step, Gmm};
-use gaussmix_firmware::{self as firmware, draw, Pcg32, N2, N4};
+use gaussmix::{em_step, Diag, Full, Gmm, Spherical, Tied};
+use gaussmix_firmware::{self as firmware, draw, Kind, Pcg32, N2, N4};
 use panic_semihosting as _;
 
 firmware::hardfault_exits!();
@@ -49,7 +52,10 @@ fn main() -> ! {
     firmware::guard_arm();
     let mut line = [0u8; 96];
     let line = firmware::cmdline(&mut line);
-    let name = firmware::word(line, 1).unwrap_or(b"");
+    let word = firmware::word(line, 1).unwrap_or(b"");
+    let mut parts = word.splitn(2, |&b| b == b'-');
+    let name = parts.next().unwrap_or(b"");
+    let kind = parts.next().unwrap_or(b"full");
     let Some(reps) = firmware::number(firmware::word(line, 2)) else {
         firmware::exit(false)
     };
@@ -69,35 +75,55 @@ fn main() -> ! {
         b"sample4" => (Work::Sample, 4),
         _ => firmware::exit(false),
     };
-    let ok = if d == 2 {
-        // SAFETY: the only reference to the buffer, taken once.
-        let data = unsafe { firmware::data_buffer::<2>(N2) };
-        firmware::truth_d2k3().is_ok_and(|truth| run(&truth, data, work, reps))
-    } else {
-        // SAFETY: the only reference to the buffer, taken once.
-        let data = unsafe { firmware::data_buffer::<4>(N4) };
-        firmware::truth_d4k4().is_ok_and(|truth| run(&truth, data, work, reps))
+    let ok = match (kind, d) {
+        (b"full", 2) => d2::<Full>(work, reps),
+        (b"diag", 2) => d2::<Diag>(work, reps),
+        (b"spherical", 2) => d2::<Spherical>(work, reps),
+        (b"tied", 2) => d2::<Tied>(work, reps),
+        (b"full", 4) => d4::<Full>(work, reps),
+        (b"diag", 4) => d4::<Diag>(work, reps),
+        (b"spherical", 4) => d4::<Spherical>(work, reps),
+        (b"tied", 4) => d4::<Tied>(work, reps),
+        _ => false,
     };
     firmware::exit(ok)
 }
 
-fn run<const D: usize, const K: usize>(
-    truth: &Gmm<f32, D, K>,
+#[inline(never)]
+fn d2<C: Kind>(work: Work, reps: usize) -> bool {
+    // SAFETY: the only reference to the buffer, taken once.
+    let data = unsafe { firmware::data_buffer::<2>(N2) };
+    firmware::truth_d2k3().is_ok_and(|truth| run::<C, 2, 3>(&truth, data, work, reps))
+}
+
+#[inline(never)]
+fn d4<C: Kind>(work: Work, reps: usize) -> bool {
+    // SAFETY: the only reference to the buffer, taken once.
+    let data = unsafe { firmware::data_buffer::<4>(N4) };
+    firmware::truth_d4k4().is_ok_and(|truth| run::<C, 4, 4>(&truth, data, work, reps))
+}
+
+fn run<C: Kind, const D: usize, const K: usize>(
+    full_truth: &Gmm<f32, D, K>,
     data: &mut [[f32; D]],
     work: Work,
     reps: usize,
 ) -> bool {
     let mut rng = Pcg32::new(firmware::SEED);
-    draw(truth, &mut rng, data);
+    draw(full_truth, &mut rng, data);
     let data: &[[f32; D]] = data;
+    let Ok(truth) = C::represent(full_truth) else {
+        return false;
+    };
+    let truth = &truth;
     match work {
         Work::Em => {
             let mut model = *truth;
             for _ in 0..reps {
                 match em_step(data, &model, 1e-6) {
-                    Ok((next, ll)) => {
-                        black_box(ll);
-                        model = next;
+                    Ok(step) => {
+                        black_box(step.log_likelihood);
+                        model = step.model;
                     }
                     Err(_) => return false,
                 }
@@ -106,7 +132,7 @@ fn run<const D: usize, const K: usize>(
         }
         Work::Fit => {
             for _ in 0..reps {
-                match firmware::fit_from_random_points::<D, K>(data, &mut rng) {
+                match firmware::fit_from_random_points::<C, D, K>(data, &mut rng) {
                     Ok(r) => {
                         black_box(&r);
                     }

@@ -24,7 +24,7 @@ fn main() -> ! {
         Ok(truth) => {
             let mut rng = Pcg32::new(core::hint::black_box(firmware::SEED));
             firmware::draw(&truth, &mut rng, data);
-            match firmware::fit_from_random_points::<2, 3>(data, &mut rng) {
+            match firmware::fit_from_random_points::<gaussmix::Full, 2, 3>(data, &mut rng) {
                 Ok(report) => match firmware::infer_all(&report.model, &truth.means()) {
                     Some((checksum, predicted)) => {
                         core::hint::black_box(checksum);
