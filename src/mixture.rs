@@ -146,24 +146,45 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Gmm<T, D, K, C>
         means: [SVector<T, D>; K],
         covariance: C::Params<T, D, K>,
     ) -> Self {
-        let mut log_coeffs = SVector::<T, K>::zeros();
+        let mut model = Self {
+            weights,
+            log_coeffs: SVector::zeros(),
+            means,
+            covariance,
+        };
+        model.refresh();
+        model
+    }
+
+    /// Changes the parameters in place through `change` (the M-step's), then
+    /// recomputes the E-step's constants from them, whatever `change`
+    /// returned: the only way a model is changed after it is built.
+    pub(crate) fn update<R>(
+        &mut self,
+        change: impl FnOnce(
+            &mut SVector<T, K>,
+            &mut [SVector<T, D>; K],
+            &mut C::Params<T, D, K>,
+        ) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let result = change(&mut self.weights, &mut self.means, &mut self.covariance);
+        self.refresh();
+        result
+    }
+
+    /// Recomputes `ln wₖ + ln`-normaliser from the parameters.
+    fn refresh(&mut self) {
         // An index loop, not nalgebra's iterators: at opt-level "s" the
         // optimiser then still sees k < K and drops the bounds checks of
         // `C::log_norm`.
         for k in 0..K {
-            let w = weights[k];
+            let w = self.weights[k];
             // ln 0 = −∞: a component of weight 0 never takes responsibility.
-            log_coeffs[k] = if w > T::zero() {
-                Real::ln(w) + C::log_norm(&covariance, k)
+            self.log_coeffs[k] = if w > T::zero() {
+                Real::ln(w) + C::log_norm(&self.covariance, k)
             } else {
                 T::NEG_INFINITY
             };
-        }
-        Self {
-            weights,
-            log_coeffs,
-            means,
-            covariance,
         }
     }
 
@@ -191,12 +212,6 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Gmm<T, D, K, C>
             means: &self.means,
             params: &self.covariance,
         }
-    }
-
-    /// The covariance parameters as the kind stores them.
-    #[inline]
-    pub(crate) fn params(&self) -> &C::Params<T, D, K> {
-        &self.covariance
     }
 
     /// A 64-bit fingerprint of every parameter (FNV-1a over their bits):

@@ -62,22 +62,28 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     ///   overflows `T`.
     pub fn m_step(&self, model: &Gmm<T, D, K, C>, reg: T) -> Result<Gmm<T, D, K, C>, Error> {
         self.check(model)?;
-        m_step(self, model, reg).map(|(m, _)| m)
+        let mut next = *model;
+        m_step(self, &mut next, reg)?;
+        Ok(next)
     }
 }
 
 /// The M-step from `stats`, accumulated under `model` (the caller has
-/// checked that), regularised by the absolute `reg`; returns the new model
-/// and the largest `λ` added to a covariance's diagonal.
+/// checked that), regularised by the absolute `reg`, overwriting `model`
+/// (one model less on the stack, which a fit on a microcontroller wants);
+/// returns the largest `λ` added to a covariance's diagonal. The checks come
+/// first; an error after them (an overflowing mean, a covariance the lift
+/// cannot rescue) leaves `model` partly updated, but still with its cached
+/// constants right.
 ///
 /// # Errors
 ///
 /// See [`SufficientStats::m_step`].
 pub(crate) fn m_step<T: Real, const D: usize, const K: usize, C: CovarianceKind>(
     stats: &SufficientStats<T, D, K, C>,
-    model: &Gmm<T, D, K, C>,
+    model: &mut Gmm<T, D, K, C>,
     reg: T,
-) -> Result<(Gmm<T, D, K, C>, T), Error> {
+) -> Result<T, Error> {
     if !(reg >= T::zero()) || !reg.is_finite() {
         return Err(Error::InvalidOption {
             option: "reg_covar",
@@ -93,16 +99,17 @@ pub(crate) fn m_step<T: Real, const D: usize, const K: usize, C: CovarianceKind>
     if stats.needs_recentring() {
         return Err(Error::NeedsRecentring);
     }
-    let mut means = model.means();
-    for (k, mean) in means.iter_mut().enumerate() {
-        if m.live[k] {
-            *mean = stats.shift()[k] + m.delta(k);
-            if !mean.iter().all(|&v| v.is_finite()) {
-                return Err(Error::NonFiniteParameter { component: k });
+    model.update(|weights, means, params| {
+        for (k, mean) in means.iter_mut().enumerate() {
+            if m.live[k] {
+                *mean = stats.shift()[k] + m.delta(k);
+                if !mean.iter().all(|&v| v.is_finite()) {
+                    return Err(Error::NonFiniteParameter { component: k });
+                }
             }
         }
-    }
-    let (covariance, lambda) = C::m_step(stats.second(), &m, reg, model.params())?;
-    let weights = m.counts / m.total;
-    Ok((Gmm::from_trusted(weights, means, covariance), lambda))
+        let lambda = C::m_step(stats.second(), &m, reg, params)?;
+        *weights = m.counts / m.total;
+        Ok(lambda)
+    })
 }

@@ -169,9 +169,9 @@ impl CovarianceKind for Diag {
         s: &[SVector<T, D>; K],
         m: &Moments1<T, D, K>,
         reg: T,
-        previous: &[DiagFactor<T, D>; K],
-    ) -> Result<([DiagFactor<T, D>; K], T), Error> {
-        each_component(*previous, &m.live, |k| {
+        params: &mut [DiagFactor<T, D>; K],
+    ) -> Result<T, Error> {
+        each_component(params, &m.live, |k| {
             let inv = T::one() / m.counts[k];
             let delta = m.delta(k);
             DiagFactor::lifted(&s[k].zip_map(&delta, |s2, d| s2 * inv - d * d), reg)
@@ -184,9 +184,10 @@ impl CovarianceKind for Diag {
         _counts: &[T; K],
         reg: T,
     ) -> Result<[DiagFactor<T, D>; K], Error> {
-        each_component([DiagFactor::one(); K], &[true; K], |k| {
+        let mut params = [DiagFactor::one(); K];
+        each_component(&mut params, &[true; K], |k| {
             DiagFactor::lifted(&covariances[k].diagonal(), reg)
-        })
-        .map(|(p, _)| p)
+        })?;
+        Ok(params)
     }
 }

@@ -214,9 +214,9 @@ impl CovarianceKind for Full {
         s: &[SMatrix<T, D, D>; K],
         m: &Moments1<T, D, K>,
         reg: T,
-        previous: &[Factor<T, D>; K],
-    ) -> Result<([Factor<T, D>; K], T), Error> {
-        each_component(*previous, &m.live, |k| {
+        params: &mut [Factor<T, D>; K],
+    ) -> Result<T, Error> {
+        each_component(params, &m.live, |k| {
             let delta = m.delta(k);
             let cov = scatter(&s[k], m.counts[k], |c| {
                 linalg::add_outer_lower(c, &delta, -T::one());
@@ -230,10 +230,11 @@ impl CovarianceKind for Full {
         _counts: &[T; K],
         reg: T,
     ) -> Result<[Factor<T, D>; K], Error> {
-        each_component([Factor::identity(); K], &[true; K], |k| {
+        let mut params = [Factor::identity(); K];
+        each_component(&mut params, &[true; K], |k| {
             Factor::lifted(&covariances[k], reg)
-        })
-        .map(|(p, _)| p)
+        })?;
+        Ok(params)
     }
 }
 

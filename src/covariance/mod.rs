@@ -190,17 +190,17 @@ pub trait CovarianceKind:
         m: &Moments1<T, D, K>,
     ) -> bool;
 
-    /// The covariance M-step: new parameters from the statistics of live
-    /// components (the others keep theirs from `previous`), regularised by
+    /// The covariance M-step, in place: new parameters from the statistics
+    /// of live components (the others keep theirs), regularised by
     /// [`lift`](crate::linalg::lift) with the absolute `reg`. Returns the
-    /// largest `λ` added.
+    /// largest `λ` added. On an error `params` may be partly updated.
     #[doc(hidden)]
     fn m_step<T: Real, const D: usize, const K: usize>(
         s: &Self::Second<T, D, K>,
         m: &Moments1<T, D, K>,
         reg: T,
-        previous: &Self::Params<T, D, K>,
-    ) -> Result<(Self::Params<T, D, K>, T), Error>;
+        params: &mut Self::Params<T, D, K>,
+    ) -> Result<T, Error>;
 
     /// Parameters from `K` full covariance estimates with their point
     /// counts (the initialisers'): a kind keeps what it can represent
@@ -246,26 +246,25 @@ pub(crate) fn cancels<T: Real>(raw: T, delta_sq: T, resolution: T) -> bool {
     !raw.is_finite() || (raw > resolution && !(T::lit(16.0) * (raw - delta_sq) >= raw))
 }
 
-/// Runs `estimate(k)` for every component `k` with `live[k]`, keeping
-/// `previous[k]` for the others: the per-component M-step (and start) of
-/// the full, diagonal and spherical kinds. Returns the estimates and the
-/// largest `λ` they report, or [`Error::NotPositiveDefinite`] naming the
-/// first component `estimate` fails for.
-pub(crate) fn each_component<T: Real, F: Copy, const K: usize>(
-    previous: [F; K],
+/// Runs `estimate(k)` for every component `k` with `live[k]`, writing it
+/// into `params[k]` (the others keep theirs): the per-component M-step (and
+/// start) of the full, diagonal and spherical kinds. Returns the largest
+/// `λ` the estimates report, or [`Error::NotPositiveDefinite`] naming the
+/// first component `estimate` fails for (`params` then partly updated).
+pub(crate) fn each_component<T: Real, F, const K: usize>(
+    params: &mut [F; K],
     live: &[bool; K],
     mut estimate: impl FnMut(usize) -> Option<(F, T)>,
-) -> Result<([F; K], T), Error> {
-    let mut out = previous;
+) -> Result<T, Error> {
     let mut applied = T::zero();
-    for (k, slot) in out.iter_mut().enumerate() {
+    for (k, slot) in params.iter_mut().enumerate() {
         if live[k] {
             let (f, lambda) = estimate(k).ok_or(Error::NotPositiveDefinite { component: k })?;
             *slot = f;
             applied = Real::max(applied, lambda);
         }
     }
-    Ok((out, applied))
+    Ok(applied)
 }
 
 /// `−(D/2) ln 2π − log_det_half`, or `None` if not finite.

@@ -160,9 +160,9 @@ impl CovarianceKind for Spherical {
         s: &SVector<T, K>,
         m: &Moments1<T, D, K>,
         reg: T,
-        previous: &[SphericalFactor<T>; K],
-    ) -> Result<([SphericalFactor<T>; K], T), Error> {
-        each_component(*previous, &m.live, |k| {
+        params: &mut [SphericalFactor<T>; K],
+    ) -> Result<T, Error> {
+        each_component(params, &m.live, |k| {
             let delta = m.delta(k);
             let variance = (s[k] * (T::one() / m.counts[k]) - delta.dot(&delta)) / T::from_count(D);
             SphericalFactor::lifted(variance, D, reg)
@@ -175,9 +175,10 @@ impl CovarianceKind for Spherical {
         _counts: &[T; K],
         reg: T,
     ) -> Result<[SphericalFactor<T>; K], Error> {
-        each_component([SphericalFactor::one(D); K], &[true; K], |k| {
+        let mut params = [SphericalFactor::one(D); K];
+        each_component(&mut params, &[true; K], |k| {
             SphericalFactor::lifted(covariances[k].trace() / T::from_count(D), D, reg)
-        })
-        .map(|(p, _)| p)
+        })?;
+        Ok(params)
     }
 }

@@ -115,8 +115,8 @@ impl CovarianceKind for Tied {
         s: &SMatrix<T, D, D>,
         m: &Moments1<T, D, K>,
         reg: T,
-        _previous: &Factor<T, D>,
-    ) -> Result<(Factor<T, D>, T), Error> {
+        params: &mut Factor<T, D>,
+    ) -> Result<T, Error> {
         let cov = scatter(s, m.total, |c| {
             let inv = T::one() / m.total;
             for k in 0..K {
@@ -126,7 +126,10 @@ impl CovarianceKind for Tied {
                 }
             }
         });
-        Factor::lifted(&cov, reg).ok_or(Error::NotPositiveDefinite { component: 0 })
+        let (factor, lambda) =
+            Factor::lifted(&cov, reg).ok_or(Error::NotPositiveDefinite { component: 0 })?;
+        *params = factor;
+        Ok(lambda)
     }
 
     /// The count-weighted average of the estimates.

@@ -198,7 +198,9 @@ where
     let mut stats = SufficientStats::new(model);
     pass(model, &mut stats)?;
     let log_likelihood = finite_likelihood(stats.log_likelihood())?;
-    let (model, effective_reg_covar) = m_step(&mut pass, model, &mut stats, reg)?;
+    let mut next = *model;
+    let effective_reg_covar = m_step(&mut pass, &mut next, &mut stats, reg)?;
+    let model = next;
     Ok(EmStep {
         model,
         log_likelihood,
@@ -212,13 +214,14 @@ where
 /// same responsibilities under the same model, so only the rounding of the
 /// covariances changes. `stats` (accumulated under `model`) may be replaced
 /// by a recentred pass, which `pass` makes (it accumulates the whole data
-/// into empty statistics).
+/// into empty statistics); then the M-step overwrites `model` and returns
+/// the regularisation it added.
 fn m_step<T, const D: usize, const K: usize, C, E>(
     pass: &mut E,
-    model: &Gmm<T, D, K, C>,
+    model: &mut Gmm<T, D, K, C>,
     stats: &mut SufficientStats<T, D, K, C>,
     reg: T,
-) -> Result<(Gmm<T, D, K, C>, T), Error>
+) -> Result<T, Error>
 where
     T: Real,
     C: CovarianceKind,
@@ -328,9 +331,10 @@ where
                 converged = change < options.tol;
             }
         }
-        let report = move |termination| {
+        // Borrows the model: a closure that owned it would copy it.
+        let report = |termination, model: &Gmm<T, D, K, C>| {
             Ok(FitReport {
-                model,
+                model: *model,
                 iterations,
                 termination,
                 log_likelihood: finite_likelihood(log_likelihood)?,
@@ -345,18 +349,16 @@ where
             mean_log_likelihood,
         };
         if callback(&it).is_break() {
-            return report(Termination::Stopped);
+            return report(Termination::Stopped, &model);
         }
         if converged {
-            return report(Termination::Converged);
+            return report(Termination::Converged, &model);
         }
         if iterations >= options.max_iter {
-            return report(Termination::MaxIterations);
+            return report(Termination::MaxIterations, &model);
         }
-        let (next, lambda) = m_step(&mut |m, s| pass(m, s, None), &model, &mut stats, reg)?;
+        effective_reg_covar = m_step(&mut |m, s| pass(m, s, None), &mut model, &mut stats, reg)?;
         previous = Some(mean_log_likelihood);
-        model = next;
-        effective_reg_covar = lambda;
         iterations += 1;
     }
 }
