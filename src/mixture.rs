@@ -214,15 +214,20 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Gmm<T, D, K, C>
         }
     }
 
-    /// A 64-bit fingerprint of every parameter (FNV-1a over their bits):
-    /// statistics use it to recognise the model they were accumulated
-    /// against. Two different models share one with probability about
+    /// A 64-bit fingerprint of every parameter: statistics use it to
+    /// recognise the model they were accumulated against. Each value's bits
+    /// are xored in and the state is mixed by `SplitMix64`'s finaliser (two
+    /// multiply–xorshift rounds, which carry every input bit into every
+    /// output bit), so a change anywhere, the sign bit included, changes the
+    /// fingerprint; two different models share one with probability about
     /// 2⁻⁶⁴.
     pub(crate) fn fingerprint(&self) -> u64 {
-        const PRIME: u64 = 0x0000_0100_0000_01b3;
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut h: u64 = 0x243f_6a88_85a3_08d3;
         let mut eat = |v: T| {
-            h = (h ^ v.bits()).wrapping_mul(PRIME);
+            let mut z = h ^ v.bits();
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            h = z ^ (z >> 31);
         };
         self.weights.iter().for_each(|&w| eat(w));
         self.means

@@ -441,3 +441,44 @@ fn every_kind_recentres_far_starts() {
 fn finite_report<T: Real, const D: usize, const K: usize>(r: &FitReport<T, D, K>) -> bool {
     r.log_likelihood.is_finite() && r.effective_reg_covar.is_finite()
 }
+
+/// Fuzz findings after core v2. The statistics' fingerprint used to miss
+/// changes confined to sign bits (two of them cancelled): the correlation
+/// `0.5` against `−0.5` with the same mean and weight.
+#[test]
+fn statistics_see_a_flipped_sign() {
+    let a = Gmm::<f64, 2, 1>::new(
+        [1.0],
+        [vector![0.0, 0.0]],
+        [SMatrix::from([[1.0, 0.5], [0.5, 1.0]])],
+    )
+    .unwrap();
+    let b = Gmm::<f64, 2, 1>::new(
+        [1.0],
+        [vector![0.0, 0.0]],
+        [SMatrix::from([[1.0, -0.5], [-0.5, 1.0]])],
+    )
+    .unwrap();
+    let mut s = SufficientStats::new(&a);
+    assert_eq!(
+        s.accumulate(&b, &[0.1, 0.2]),
+        Err(Error::MismatchedStatistics)
+    );
+    s.accumulate(&a, &[0.1, 0.2]).unwrap();
+    assert_eq!(s.m_step(&b, 0.0), Err(Error::MismatchedStatistics));
+}
+
+/// A spherical variance is accepted wherever the diagonal kind accepts the
+/// same `σ² I` (it used to overflow its stored `1/(2σ²)` first).
+#[test]
+fn spherical_accepts_what_diag_accepts() {
+    for v in [1e-300, 1e-307, f64::MIN_POSITIVE] {
+        let diag = Gmm::<f64, 2, 1, Diag>::new([1.0], [vector![0.0, 0.0]], [vector![v, v]]);
+        let sph = Gmm::<f64, 2, 1, Spherical>::new([1.0], [vector![0.0, 0.0]], [v]);
+        assert_eq!(diag.is_ok(), sph.is_ok(), "{v:e}");
+        if let (Ok(d), Ok(s)) = (diag, sph) {
+            let x = [v.sqrt(), 0.0];
+            assert_eq!(d.log_prob(&x).is_ok(), s.log_prob(&x).is_ok());
+        }
+    }
+}

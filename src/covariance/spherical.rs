@@ -9,12 +9,13 @@ use crate::error::Error;
 use crate::linalg;
 use crate::real::Real;
 
-/// One component's variance `σ²` with `1/(2σ²)` and the log-normaliser
+/// One component's variance `σ²` with `1/(√2 σ)` (as the diagonal kind
+/// keeps it, so the same variances are accepted) and the log-normaliser
 /// `−(D/2) ln 2π − D ln σ`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SphericalFactor<T: Real> {
     variance: T,
-    half_precision: T,
+    half_inv_sd: T,
     log_norm: T,
 }
 
@@ -24,14 +25,13 @@ impl<T: Real> SphericalFactor<T> {
             return None;
         }
         let sd = Real::sqrt(variance);
-        let h = T::one() / sd * T::lit(core::f64::consts::FRAC_1_SQRT_2);
-        let half_precision = h * h;
-        if !half_precision.is_finite() {
+        let half_inv_sd = T::one() / sd * T::lit(core::f64::consts::FRAC_1_SQRT_2);
+        if !half_inv_sd.is_finite() {
             return None;
         }
         Some(Self {
             variance,
-            half_precision,
+            half_inv_sd,
             log_norm: log_norm_from(dimension, T::from_count(dimension) * Real::ln(sd))?,
         })
     }
@@ -45,7 +45,7 @@ impl<T: Real> SphericalFactor<T> {
     fn one(dimension: usize) -> Self {
         Self {
             variance: T::one(),
-            half_precision: T::lit(0.5),
+            half_inv_sd: T::lit(core::f64::consts::FRAC_1_SQRT_2),
             log_norm: -T::lit(0.5) * T::from_count(dimension) * T::LN_2PI,
         }
     }
@@ -91,7 +91,9 @@ impl CovarianceKind for Spherical {
         for i in 0..D {
             q += d[i] * d[i];
         }
-        q * p[k].half_precision
+        // (‖d‖² h) h, not ‖d‖² h²: h² may overflow where the product does not.
+        let h = p[k].half_inv_sd;
+        q * h * h
     }
 
     fn covariance<T: Real, const D: usize, const K: usize>(

@@ -328,7 +328,8 @@ where
             if change <= -noise {
                 decreases += 1;
             } else {
-                converged = change < options.tol;
+                // `tol = 0` asks for `max_iter` iterations.
+                converged = options.tol > T::zero() && change < options.tol;
             }
         }
         // Borrows the model: a closure that owned it would copy it.

@@ -21,8 +21,8 @@ pub struct FitOptions<T: Real> {
     /// Convergence tolerance on the *mean* log-likelihood per point (so it
     /// does not scale with the number of points): the fit stops once an
     /// iteration changes it by less than `tol` in either direction (see
-    /// [`Termination`](crate::Termination)). Finite and ≥ 0. Default
-    /// `1e-3`, as in scikit-learn.
+    /// [`Termination`](crate::Termination)); `0` runs `max_iter` iterations.
+    /// Finite and ≥ 0. Default `1e-3`, as in scikit-learn.
     pub tol: T,
     /// Covariance regularisation, *relative to the data's scale*: the
     /// M-step adds `λ = reg_covar · s` to the diagonal of every covariance

@@ -52,10 +52,12 @@ pub struct FitReport<T: Real, const D: usize, const K: usize, C: CovarianceKind 
     /// failed factorisation raised it. 0 if no M-step ran.
     pub effective_reg_covar: T,
     /// Iterations that lowered the mean log-likelihood `ℓ̄` by more than
-    /// rounding (`√ε (|ℓ̄| + 1)`). Always 0 for plain EM
-    /// (`reg_covar = 0`); regularised EM maximises a penalised objective,
-    /// not the likelihood, and can lower it, typically from a start that
-    /// fits tighter than the regularisation allows.
+    /// rounding (`√ε (|ℓ̄| + 1)`). 0 for plain EM (`reg_covar = 0`) unless a
+    /// covariance is singular at `T`'s resolution (positive definite only to
+    /// rounding: its likelihood is then rounding noise); regularised EM
+    /// maximises a penalised objective, not the likelihood, and can lower
+    /// it, typically from a start that fits tighter than the regularisation
+    /// allows.
     pub decreases: usize,
 }
 
