@@ -5,10 +5,12 @@
 #     bash .ci/fuzz.sh
 #
 # Installs what it needs (a nightly toolchain, cargo-fuzz), builds every
-# target in fuzz/, replays the committed regression inputs, then fuzzes each
-# target for a bounded time starting from the committed seeds and
-# regressions, and prints how many inputs each target executed. Any crash
-# (panic, failed invariant, sanitizer report, timeout, OOM) fails the script.
+# target in fuzz/, replays the stored regressions (JSON documents under
+# fuzz/regressions/, each run by its target binary: a `fixed` one must pass,
+# an `open` one must still fail), then fuzzes each target for a bounded time
+# starting from the committed seeds, and prints how many inputs each target
+# executed. Any regression not as its status says, and any crash (panic,
+# failed invariant, sanitizer report, timeout, OOM), fails the script.
 #
 # Environment (all optional):
 #   FUZZ_SECONDS      seconds of fuzzing per target (default 30)
@@ -17,10 +19,7 @@
 #   GAUSSMIX_FUZZ_PD  "strict" to require covariances positive definite in
 #                     exact arithmetic, not only to working precision
 #
-# Time on the 2-core machine (measured): building the targets 65 s cold
-# (24 s when only gaussmix changed), then about 33 s per target: 3.5
-# minutes for a clean run. A machine without them first installs the
-# nightly toolchain and cargo-fuzz (`cargo install`, 80 s).
+# Time on the 2-core machine (measured): TIMING
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -54,35 +53,28 @@ bindir="${PWD}/fuzz/target/${triple}/release"
 failed=()
 summary=()
 for t in ${targets}; do
-    step "${t}: regression inputs"
-    # Each committed input once, by itself (a file argument makes libFuzzer
-    # run it and exit), so every failing one is listed.
-    shopt -s nullglob
-    regressions=("${PWD}"/fuzz/regressions/"${t}"/*)
-    shopt -u nullglob
-    broken=0
-    for input in "${regressions[@]}"; do
-        if "${bindir}/${t}" "${input}" >"${logdir}/replay.log" 2>&1; then
-            echo "pass  ${input#"${PWD}"/}"
-        else
-            echo "FAIL  ${input#"${PWD}"/}"
-            grep -A1 "panicked at" "${logdir}/replay.log" | sed -n 2p | cut -c1-300 || true
-            broken=$((broken + 1))
-        fi
-    done
-    ((${#regressions[@]})) || echo "none"
-    if ((broken)); then
-        failed+=("${t} (${broken} regression inputs)")
+    step "${t}: stored regressions"
+    # The target binary replays fuzz/regressions/${t}/*.json and exits
+    # (GAUSSMIX_FUZZ_REPLAY, see fuzz/src/regression.rs): one line per
+    # document, pass / open (fails as expected) / FAIL.
+    set +e
+    GAUSSMIX_FUZZ_REPLAY="${PWD}/fuzz/regressions" "${bindir}/${t}" >"${logdir}/replay.log" 2>&1
+    status=$?
+    set -e
+    grep -E "^(pass|open|FAIL) |regressions as expected" "${logdir}/replay.log" | cut -c1-300 || true
+    broken=$(grep -c "^FAIL " "${logdir}/replay.log" || true)
+    if ((status != 0)); then
+        failed+=("${t} (regressions: ${broken} not as expected, exit ${status})")
+        ((broken)) || tail -5 "${logdir}/replay.log"
     fi
 
     step "${t}: fuzzing for ${seconds} s"
     # New inputs go to the first directory (git-ignored); libFuzzer only
-    # reads the committed seeds and (when they all pass) regressions.
+    # reads the committed seeds.
     corpus="${PWD}/fuzz/corpus/${t}"
     mkdir -p "${corpus}"
     dirs=("${corpus}")
     [[ -d "${PWD}/fuzz/seeds/${t}" ]] && dirs+=("${PWD}/fuzz/seeds/${t}")
-    ((broken == 0)) && ((${#regressions[@]})) && dirs+=("${PWD}/fuzz/regressions/${t}")
     log="${logdir}/${t}.log"
     set +e
     cargo +nightly fuzz run --sanitizer "${sanitizer}" "${t}" "${dirs[@]}" -- \
@@ -95,7 +87,6 @@ for t in ${targets}; do
     echo "${done_line:-no DONE line (stopped early)}"
     echo "executions: ${runs:-unknown}"
     line="${t}: ${runs:-?} executions"
-    ((broken)) && line+=", ${broken} of ${#regressions[@]} regression inputs FAIL"
     if ((status != 0)); then
         echo "FAILED: ${t} exited with status ${status}"
         grep -E "panicked at|ERROR: libFuzzer|SUMMARY|Test unit written" -A1 "${log}" | head -12 || true
@@ -111,6 +102,7 @@ printf '%s\n' "${summary[@]}"
 echo "wall time: $(($(date +%s) - start_time)) s"
 if ((${#failed[@]})); then
     echo "FAILED: ${failed[*]}"
-    echo "Reproduce: cargo +nightly fuzz run TARGET fuzz/artifacts/TARGET/crash-... (see fuzz/README.md)"
+    echo "Reproduce: cargo +nightly fuzz run TARGET fuzz/artifacts/TARGET/crash-...;"
+    echo "store it: GAUSSMIX_FUZZ_JSON=case.json fuzz/target/*/release/TARGET crash-... (see fuzz/README.md)"
     exit 1
 fi
