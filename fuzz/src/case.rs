@@ -93,12 +93,22 @@ pub struct Model<T: Scalar> {
 
 impl<T: Scalar> Model<T> {
     pub fn weights<const K: usize>(&self) -> [T; K] {
-        assert_eq!(self.weights.len(), K, "model: {} weights, K = {K}", self.weights.len());
+        assert_eq!(
+            self.weights.len(),
+            K,
+            "model: {} weights, K = {K}",
+            self.weights.len()
+        );
         core::array::from_fn(|k| self.weights[k].0)
     }
 
     pub fn means<const D: usize, const K: usize>(&self) -> [SVector<T, D>; K] {
-        assert_eq!(self.means.len(), K, "model: {} means, K = {K}", self.means.len());
+        assert_eq!(
+            self.means.len(),
+            K,
+            "model: {} means, K = {K}",
+            self.means.len()
+        );
         core::array::from_fn(|k| vector(&self.means[k], "mean"))
     }
 
@@ -130,7 +140,12 @@ pub fn vector<T: Scalar, const D: usize>(v: &[V<T>], what: &str) -> SVector<T, D
 pub fn matrix<T: Scalar, const D: usize>(m: &Matrix<T>, what: &str) -> SMatrix<T, D, D> {
     assert_eq!(m.len(), D, "{what}: {} rows, D = {D}", m.len());
     for row in m {
-        assert_eq!(row.len(), D, "{what}: a row of {} entries, D = {D}", row.len());
+        assert_eq!(
+            row.len(),
+            D,
+            "{what}: a row of {} entries, D = {D}",
+            row.len()
+        );
     }
     SMatrix::from_fn(|i, j| m[i][j].0)
 }
@@ -140,7 +155,9 @@ pub fn to_vector<T: Scalar, const D: usize>(v: &SVector<T, D>) -> Vector<T> {
 }
 
 pub fn to_matrix<T: Scalar, const D: usize>(m: &SMatrix<T, D, D>) -> Matrix<T> {
-    (0..D).map(|i| (0..D).map(|j| V(m[(i, j)])).collect()).collect()
+    (0..D)
+        .map(|i| (0..D).map(|j| V(m[(i, j)])).collect())
+        .collect()
 }
 
 /// Points of a case as `SVector`s (panics unless each has `D` coordinates).
@@ -175,7 +192,10 @@ pub trait KindExt: CovarianceKind {
 }
 
 fn wrong_kind<T: Scalar>(want: Kind, cov: &Covariances<T>) -> ! {
-    panic!("malformed case: a {want:?} model with {:?} covariances", cov.kind())
+    panic!(
+        "malformed case: a {want:?} model with {:?} covariances",
+        cov.kind()
+    )
 }
 
 fn check_len(what: &str, len: usize, want: usize) {
@@ -189,7 +209,9 @@ impl KindExt for Full {
         means: [SVector<T, D>; K],
         cov: &Covariances<T>,
     ) -> Result<Gmm<T, D, K, Self>, Error> {
-        let Covariances::Full(c) = cov else { wrong_kind(Kind::Full, cov) };
+        let Covariances::Full(c) = cov else {
+            wrong_kind(Kind::Full, cov)
+        };
         check_len("covariances", c.len(), K);
         Gmm::<T, D, K, Full>::new(
             weights,
@@ -200,7 +222,12 @@ impl KindExt for Full {
     fn parameters<T: Scalar, const D: usize, const K: usize>(
         m: &Gmm<T, D, K, Self>,
     ) -> Covariances<T> {
-        Covariances::Full(m.components().iter().map(|g| to_matrix(g.covariance())).collect())
+        Covariances::Full(
+            m.components()
+                .iter()
+                .map(|g| to_matrix(g.covariance()))
+                .collect(),
+        )
     }
     fn gaussians<T: Scalar, const D: usize, const K: usize>(
         m: &Gmm<T, D, K, Self>,
@@ -221,7 +248,9 @@ impl KindExt for Diag {
         means: [SVector<T, D>; K],
         cov: &Covariances<T>,
     ) -> Result<Gmm<T, D, K, Self>, Error> {
-        let Covariances::Diag(c) = cov else { wrong_kind(Kind::Diag, cov) };
+        let Covariances::Diag(c) = cov else {
+            wrong_kind(Kind::Diag, cov)
+        };
         check_len("variance vectors", c.len(), K);
         Gmm::<T, D, K, Diag>::new(
             weights,
@@ -243,7 +272,9 @@ impl KindExt for Spherical {
         means: [SVector<T, D>; K],
         cov: &Covariances<T>,
     ) -> Result<Gmm<T, D, K, Self>, Error> {
-        let Covariances::Spherical(c) = cov else { wrong_kind(Kind::Spherical, cov) };
+        let Covariances::Spherical(c) = cov else {
+            wrong_kind(Kind::Spherical, cov)
+        };
         check_len("variances", c.len(), K);
         Gmm::<T, D, K, Spherical>::new(weights, means, core::array::from_fn(|k| c[k].0))
     }
@@ -261,7 +292,9 @@ impl KindExt for Tied {
         means: [SVector<T, D>; K],
         cov: &Covariances<T>,
     ) -> Result<Gmm<T, D, K, Self>, Error> {
-        let Covariances::Tied(c) = cov else { wrong_kind(Kind::Tied, cov) };
+        let Covariances::Tied(c) = cov else {
+            wrong_kind(Kind::Tied, cov)
+        };
         Gmm::<T, D, K, Tied>::new(weights, means, matrix(c, "tied covariance"))
     }
     fn parameters<T: Scalar, const D: usize, const K: usize>(

@@ -41,7 +41,10 @@ pub fn check_model<T: Scalar, const D: usize, const K: usize, C: KindExt>(m: &Gm
     );
     let means = m.means();
     for (k, mu) in means.iter().enumerate() {
-        assert!(mu.iter().all(|&v| f(v).is_finite()), "component {k}: mean {mu:?}");
+        assert!(
+            mu.iter().all(|&v| f(v).is_finite()),
+            "component {k}: mean {mu:?}"
+        );
     }
     let covs = m.covariances();
     for (k, c) in covs.iter().enumerate() {

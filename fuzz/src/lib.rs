@@ -51,7 +51,8 @@ pub mod known {
     /// Whether the known bug `id` (a regression's file name) is tolerated.
     pub fn tolerated(id: &str) -> bool {
         static ENV: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        let env = *ENV.get_or_init(|| std::env::var("GAUSSMIX_FUZZ_STRICT").is_ok_and(|v| v == "1"));
+        let env =
+            *ENV.get_or_init(|| std::env::var("GAUSSMIX_FUZZ_STRICT").is_ok_and(|v| v == "1"));
         let _ = id;
         !(env || STRICT.load(Ordering::Relaxed))
     }

@@ -187,7 +187,16 @@ mod tests {
     #[test]
     fn text_round_trips_every_kind_of_value() {
         let odd_nan = f32::from_bits(0xffc0_0001);
-        for v in [0.1f32, -0.0, 1e-45, f32::MAX, f32::INFINITY, -f32::INFINITY, f32::NAN, odd_nan] {
+        for v in [
+            0.1f32,
+            -0.0,
+            1e-45,
+            f32::MAX,
+            f32::INFINITY,
+            -f32::INFINITY,
+            f32::NAN,
+            odd_nan,
+        ] {
             let t = v.to_text();
             assert_eq!(f32::from_text(&t).unwrap().to_bits(), v.to_bits(), "{t}");
         }

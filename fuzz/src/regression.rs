@@ -141,7 +141,10 @@ pub fn replay_document(target: &str, text: &str) -> Outcome {
     ) -> Result<(Status, C), String> {
         let doc: Regression<C> = from_text(text)?;
         if doc.target != target {
-            return Err(format!("a \"{}\" document in the {target} folder", doc.target));
+            return Err(format!(
+                "a \"{}\" document in the {target} folder",
+                doc.target
+            ));
         }
         Ok((doc.status, doc.input))
     }
@@ -152,7 +155,10 @@ pub fn replay_document(target: &str, text: &str) -> Outcome {
             (s, Box::new(move || inference::run(&d)) as Box<dyn FnOnce()>)
         }),
         construction::NAME => parse(target, text).map(|(s, d): (_, construction::Doc)| {
-            (s, Box::new(move || construction::run(&d)) as Box<dyn FnOnce()>)
+            (
+                s,
+                Box::new(move || construction::run(&d)) as Box<dyn FnOnce()>,
+            )
         }),
         sample::NAME => parse(target, text).map(|(s, d): (_, sample::Doc)| {
             (s, Box::new(move || sample::run(&d)) as Box<dyn FnOnce()>)
@@ -194,12 +200,19 @@ pub fn replay(root: &Path, target: Option<&str>) -> (usize, Vec<String>) {
     let mut ok = 0;
     let mut failed = Vec::new();
     for dir in entries(root) {
-        let name = dir.file_name().unwrap_or_default().to_string_lossy().to_string();
+        let name = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
         if !dir.is_dir() || target.is_some_and(|t| t != name) {
             continue;
         }
         for path in entries(&dir) {
-            let shown = format!("{name}/{}", path.file_name().unwrap_or_default().to_string_lossy());
+            let shown = format!(
+                "{name}/{}",
+                path.file_name().unwrap_or_default().to_string_lossy()
+            );
             let outcome = if path.extension().is_some_and(|e| e == "json") {
                 match std::fs::read_to_string(&path) {
                     Ok(text) => replay_document(&name, &text),
@@ -215,7 +228,10 @@ pub fn replay(root: &Path, target: Option<&str>) -> (usize, Vec<String>) {
                 }
                 Outcome::AsExpected(_, why) => {
                     let why = why.unwrap_or_default();
-                    println!("open  {shown}: fails as expected: {}", why.lines().next().unwrap_or_default());
+                    println!(
+                        "open  {shown}: fails as expected: {}",
+                        why.lines().next().unwrap_or_default()
+                    );
                     ok += 1;
                 }
                 Outcome::OpenPasses => {
@@ -247,6 +263,9 @@ pub fn replay_from_env(target: &str) {
     let _ = std::panic::take_hook();
     std::panic::set_hook(Box::new(|info| eprintln!("{info}")));
     let (ok, failed) = replay(Path::new(&root), Some(target));
-    println!("{target}: {ok} regressions as expected, {} not", failed.len());
+    println!(
+        "{target}: {ok} regressions as expected, {} not",
+        failed.len()
+    );
     std::process::exit(i32::from(!failed.is_empty()));
 }

@@ -192,11 +192,8 @@ impl DataSpec {
                 n,
                 replace,
             } => {
-                let Ok(gmm) = Gmm::<T, D, 3>::new(
-                    model.weights(),
-                    model.means(),
-                    model.matrices(),
-                ) else {
+                let Ok(gmm) = Gmm::<T, D, 3>::new(model.weights(), model.means(), model.matrices())
+                else {
                     return Vec::new();
                 };
                 let mut rng = SplitMix(*seed);

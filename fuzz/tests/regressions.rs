@@ -17,6 +17,10 @@ fn stored_regressions_do_what_their_status_says() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions");
     let (ok, failed) = gaussmix_fuzz::regression::replay(&root, None);
     println!("{ok} regressions as expected, {} not", failed.len());
-    assert!(ok + failed.len() > 0, "no regressions in {}", root.display());
+    assert!(
+        ok + failed.len() > 0,
+        "no regressions in {}",
+        root.display()
+    );
     assert!(failed.is_empty(), "regressions not as expected: {failed:?}");
 }

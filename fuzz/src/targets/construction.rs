@@ -316,16 +316,19 @@ fn run_typed<T: Scalar, const D: usize, const K: usize, C: KindExt>(case: &Case<
         _ => None,
     });
     // An error of an uncertain component before the first definite one.
-    let uncertain = match got {
-        Err(Error::NotPositiveDefinite { component: j } | Error::NotSymmetric { component: j })
-            if bad_mean.is_none() && definite.is_none_or(|(k, _)| j < k) =>
-        {
-            Some(j)
-        }
-        _ => None,
-    };
+    let uncertain =
+        match got {
+            Err(
+                Error::NotPositiveDefinite { component: j } | Error::NotSymmetric { component: j },
+            ) if bad_mean.is_none() && definite.is_none_or(|(k, _)| j < k) => Some(j),
+            _ => None,
+        };
     if let Some(k) = bad_mean {
-        assert_eq!(got, Err(Error::NonFiniteParameter { component: k }), "means first");
+        assert_eq!(
+            got,
+            Err(Error::NonFiniteParameter { component: k }),
+            "means first"
+        );
     } else if let Some(j) = uncertain {
         let e = got.as_ref().err().map(|e| at_component(*e, 0));
         assert!(

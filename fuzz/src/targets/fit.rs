@@ -11,7 +11,8 @@
 //! `iterations ≤ max_iter` and consistent with the termination and the
 //! trace (`Converged` only on a change below `tol` and above minus
 //! rounding); `decreases` counts the trace's falls beyond rounding and is 0
-//! for plain EM (`reg_covar = 0`); `effective_reg_covar` is finite, ≥ 0, 0
+//! for plain EM (`reg_covar = 0`) unless a covariance of the returned model
+//! is singular at `T`'s resolution; `effective_reg_covar` is finite, ≥ 0, 0
 //! without regularisation or M-step, else at least the smallest normal
 //! number; responsibilities are distributions equal to
 //! `model.responsibilities(x)`; `em_step` gives `Gmm::fit`'s first M-step;
@@ -80,13 +81,17 @@ pub enum Mode {
     Fit,
     /// `fit_with_responsibilities`; a buffer one slot too long if
     /// `wrong_length`.
-    WithResponsibilities { wrong_length: bool },
+    WithResponsibilities {
+        wrong_length: bool,
+    },
     /// `em_step`, and `Gmm::fit` with `max_iter = 1` to compare.
     EmStep,
     /// `SufficientStats` over two shards (points `..split` one by one with
     /// `accumulate`, the rest with `accumulate_slice`), merged, then
     /// `m_step` with `reg_covar` as the absolute regularisation.
-    Shards { split: u8 },
+    Shards {
+        split: u8,
+    },
 }
 
 /// The start of a fit.
@@ -97,7 +102,9 @@ pub enum Start<T: Scalar> {
     KmeansPlusPlus,
     /// `kmeans_plus_plus_with_buffer`, with a buffer one slot too long if
     /// `wrong_length` (then `kmeans_plus_plus`).
-    KmeansPlusPlusWithBuffer { wrong_length: bool },
+    KmeansPlusPlusWithBuffer {
+        wrong_length: bool,
+    },
     /// `Gmm::new` on these parameters (the case ends if it rejects them).
     Model(Model<T>),
 }
@@ -233,9 +240,10 @@ pub fn ordinary<T: Scalar, const D: usize, const K: usize, C: KindExt>(
             .means()
             .iter()
             .all(|m| m.iter().all(|&c| ordinary_value(f(c))));
-        let variances_ok = start.covariances().iter().all(|c| {
-            (0..D).all(|i| (1e-4 * s..=1e4 * s).contains(&f(c[(i, i)])))
-        });
+        let variances_ok = start
+            .covariances()
+            .iter()
+            .all(|c| (0..D).all(|i| (1e-4 * s..=1e4 * s).contains(&f(c[(i, i)]))));
         if !(means_ok && variances_ok) {
             return false;
         }
@@ -380,7 +388,10 @@ fn run_typed<T: Scalar, const D: usize, const K: usize, C: KindExt>(case: &Case<
                 let mut other = SplitMix(case.seed);
                 let plain = init::kmeans_plus_plus(&data, &mut other);
                 assert_eq!(got, plain, "kmeans_plus_plus with and without a buffer");
-                assert_eq!(rng.0, other.0, "kmeans_plus_plus draws differ with a buffer");
+                assert_eq!(
+                    rng.0, other.0,
+                    "kmeans_plus_plus draws differ with a buffer"
+                );
                 got
             }
         }
@@ -440,9 +451,7 @@ fn run_typed<T: Scalar, const D: usize, const K: usize, C: KindExt>(case: &Case<
 /// The error a fit or EM step must give before it looks at the model:
 /// `TooFewPoints` for fewer than `K` points (or none), `NonFiniteData`
 /// naming the first bad point.
-fn data_error<T: Scalar, const D: usize, const K: usize>(
-    data: &[SVector<T, D>],
-) -> Option<Error> {
+fn data_error<T: Scalar, const D: usize, const K: usize>(data: &[SVector<T, D>]) -> Option<Error> {
     let n = data.len();
     if n < K.max(1) {
         Some(Error::TooFewPoints {
@@ -585,6 +594,8 @@ fn fit_mode<T: Scalar, const D: usize, const K: usize, C: KindExt>(
         Termination::Stopped => assert_eq!(stop_at, Some(it)),
         Termination::Converged => {
             let (change, noise) = last_change.expect("Converged after no iteration");
+            // Documented: `tol = 0` runs `max_iter` iterations.
+            assert!(f(options.tol) > 0.0, "converged with tol = 0");
             // Computed as the fit computes it.
             assert!(change < options.tol, "converged on a change of {change:?}");
             assert!(

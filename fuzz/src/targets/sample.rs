@@ -133,7 +133,11 @@ fn run_typed<T: Scalar, const D: usize, const K: usize, C: KindExt>(case: &Case<
         let mut again = SplitMix(state);
         let x = model.sample(&mut again);
         assert_eq!(again.0, rng.0, "sample draws differently");
-        assert_eq!(Some(x), from, "sample differs from choose_component + sample_from");
+        assert_eq!(
+            Some(x),
+            from,
+            "sample differs from choose_component + sample_from"
+        );
         assert!(finite(&x), "sample {x:?}");
         if let Some(c) = &components {
             let y = c[k].sample(&mut rng);
