@@ -17,8 +17,8 @@
 #  2. Two throwaway cargo packages are generated next to it, each a copy of
 #     benches/compare/timing.rs (the timing program; its header has the
 #     details) with benches/cases/mod.rs: `new` depends on the working tree,
-#     `old` on the worktree and is built with the feature `old_api` (the old
-#     `em_step` returned a tuple). Each starts from its tree's Cargo.lock, so
+#     `old` on the worktree and, for a commit before core v2, is built with
+#     the feature `old_api` (the old `em_step` returned a tuple). Each starts from its tree's Cargo.lock, so
 #     both use the same dependency versions as `cargo bench`; the release
 #     profile is cargo's default, as for `cargo bench`. Build output goes to
 #     target/compare-commits/ (kept, so a second run rebuilds only gaussmix).
@@ -93,7 +93,10 @@ package old "$WORK/old" "$WORK/old/Cargo.lock"
 
 echo "building: working tree ($(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src Cargo.toml || echo ' + uncommitted changes in src/')) and $(git -C "$ROOT" rev-parse --short "$OLD_REV")" >&2
 cargo build --quiet --release --manifest-path "$WORK/pkg-new/Cargo.toml"
-cargo build --quiet --release --manifest-path "$WORK/pkg-old/Cargo.toml" --features old_api
+# The old `em_step` returned a tuple until core v2 named its result.
+OLD_FEATURES=--features=old_api
+if grep -rqs "pub struct EmStep" "$WORK/old/src"; then OLD_FEATURES=; fi
+cargo build --quiet --release --manifest-path "$WORK/pkg-old/Cargo.toml" $OLD_FEATURES
 # Copies, so a concurrent rebuild of the target dir cannot swap them mid-run.
 cp "$CARGO_TARGET_DIR/release/timing-new" "$CARGO_TARGET_DIR/release/timing-old" "$WORK/"
 

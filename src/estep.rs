@@ -31,90 +31,175 @@ pub(crate) struct Kernel<'a, T: Real, const D: usize, const K: usize, C: Covaria
 /// way, one `ln` per block.
 pub(crate) const BLOCK: usize = 128;
 
-/// The E-step for one point `x`: `(m, s, r)` with `ln p(x) = m + ln s`,
-/// `s ∈ [1, K]`, and `r` the responsibilities; each offset `x − μₖ` is left
-/// in `offsets`. `None` if every component's density underflows (or `x`
-/// is not finite).
+/// Points the kernel takes at once, as lanes: on 64-bit targets (hosts
+/// with SIMD units) 8, so each step of the kernel is one operation on 8
+/// independent points, which the compiler turns into vector instructions
+/// (structure of arrays: the coordinates of a chunk are copied into
+/// `[[T; LANES]; D]` once); on 32-bit targets (microcontrollers without
+/// vector floating point) 1, where lanes would only move values through
+/// memory that otherwise stay in registers. A point's results do not depend
+/// on the lane count (each lane runs the same operations in the same
+/// order), so fits are bit-identical either way; `tests` below checks it.
+#[cfg(target_pointer_width = "64")]
+pub(crate) const LANES: usize = 8;
+/// Points the kernel takes at once (see the 64-bit definition).
+#[cfg(not(target_pointer_width = "64"))]
+pub(crate) const LANES: usize = 1;
+
+/// Up to `L` points after the E-step, as lanes: `x[i][l]` is coordinate
+/// `i` of point `l` and `r[k][l]` its responsibility of component `k`; the
+/// first [`len`](Self::len) lanes are points, the rest padding.
+pub(crate) struct Chunk<T, const D: usize, const K: usize, const L: usize> {
+    x: [[T; L]; D],
+    r: [[T; L]; K],
+    len: usize,
+}
+
+impl<T: Real, const D: usize, const K: usize, const L: usize> Chunk<T, D, K, L> {
+    /// How many lanes hold points (at most `L`, visibly to the optimiser,
+    /// so `point(l)` for `l < len()` needs no bounds check).
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len.min(L)
+    }
+
+    /// Point `l`.
+    #[inline]
+    pub(crate) fn point(&self, l: usize) -> SVector<T, D> {
+        SVector::from_fn(|i, _| self.x[i][l])
+    }
+
+    /// The responsibilities of point `l`.
+    #[inline]
+    pub(crate) fn responsibilities(&self, l: usize) -> SVector<T, K> {
+        SVector::from_fn(|k, _| self.r[k][l])
+    }
+}
+
+/// The E-step for the `L` points of `x`: writes their responsibilities to
+/// `r` and returns per lane `(m, s)` with `ln p(x) = m + ln s`,
+/// `s ∈ [1, K]`. A lane with `m = −∞` has a density that underflows under
+/// every component (or a point that is not finite); its `r` is garbage.
 ///
 /// Log-sum-exp with the largest term `m` factored out: that term's
-/// exponential is exactly 1 and is not computed, and terms more than
-/// 50 (`f32`) or 200 (`f64`) below it get responsibility 0 without an
-/// `exp` (their true value is below `ε` by many orders, and computing it
-/// could produce a slow subnormal). The others take the reduced-range
-/// `exp` of [`Real::exp_nonpositive`]. The `ln s` is left to the caller,
-/// so a block can take one `ln` for all its points.
-// Always inlined: the offsets and responsibilities then stay in registers
-// instead of going through memory (it is the hot loop).
+/// exponential is exactly 1 (`exp_nonpositive(0) = 1`), and terms more
+/// than 50 (`f32`) or 200 (`f64`) below it get responsibility 0 (their true
+/// value is below `ε` by many orders, and computing it could produce a
+/// slow subnormal). The others take the reduced-range `exp` of
+/// [`Real::exp_nonpositive`]. Every step is branch-free across lanes (the
+/// cut-off is a select on an argument clamped into range), so it
+/// vectorises. The `ln s` is left to the caller, so a block can take one
+/// `ln` for all its points.
+// Always inlined: the lanes then stay in registers where they fit.
 #[allow(clippy::inline_always)]
 #[inline(always)]
-fn point<T: Real, const D: usize, const K: usize, C: CovarianceKind>(
+fn responsibilities<T: Real, const D: usize, const K: usize, C: CovarianceKind, const L: usize>(
     model: &Kernel<'_, T, D, K, C>,
-    x: &SVector<T, D>,
-    offsets: &mut [SVector<T, D>; K],
-) -> Option<(T, T, SVector<T, K>)> {
-    let params = model.params;
-    let log_coeffs = model.log_coeffs;
-    let mut lp = SVector::<T, K>::zeros();
-    let mut best = 0;
-    let mut max = T::NEG_INFINITY;
-    for (k, (mean, d)) in model.means.iter().zip(offsets.iter_mut()).enumerate() {
-        *d = x - mean;
-        let q = C::half_mahalanobis_sq(params, k, d);
-        // `!(q <= MAX)` also catches a NaN from an overflow or a NaN point.
-        let v = if q <= T::MAX_FINITE {
-            log_coeffs[k] - q
-        } else {
-            T::NEG_INFINITY
-        };
-        lp[k] = v;
-        if v > max {
-            max = v;
-            best = k;
+    x: &[[T; L]; D],
+    r: &mut [[T; L]; K],
+) -> ([T; L], [T; L]) {
+    let mut max = [T::NEG_INFINITY; L];
+    for (k, (mean, rk)) in model.means.iter().zip(r.iter_mut()).enumerate() {
+        let d: [[T; L]; D] = core::array::from_fn(|i| x[i].map(|v| v - mean[i]));
+        let q = C::half_mahalanobis_sq(model.params, k, &d);
+        let c = model.log_coeffs[k];
+        for ((v, m), q) in rk.iter_mut().zip(max.iter_mut()).zip(q) {
+            // `!(q <= MAX)` also catches a NaN from an overflow or a NaN point.
+            *v = if q <= T::MAX_FINITE {
+                c - q
+            } else {
+                T::NEG_INFINITY
+            };
+            if *v > *m {
+                *m = *v;
+            }
         }
     }
-    if !max.is_finite() {
-        return None;
-    }
     let cutoff = -T::LSE_CUTOFF;
-    let mut sum = T::zero();
-    for (k, l) in lp.iter_mut().enumerate() {
-        let t = *l - max;
-        *l = if k == best {
-            T::one()
-        } else if t > cutoff {
-            T::exp_nonpositive(t)
-        } else {
-            T::zero()
-        };
-        sum += *l;
+    let mut sum = [T::zero(); L];
+    for rk in r.iter_mut() {
+        for ((v, s), m) in rk.iter_mut().zip(sum.iter_mut()).zip(max) {
+            let t = *v - m;
+            let e = T::exp_nonpositive(if t > cutoff { t } else { cutoff });
+            *v = if t > cutoff { e } else { T::zero() };
+            *s += *v;
+        }
     }
-    // sum ∈ [1, K]: the division is safe and ln(sum) is finite.
-    Some((max, sum, lp * (T::one() / sum)))
+    // s ∈ [1, K] in every lane with a finite m: the division is safe.
+    let inv = sum.map(|s| T::one() / s);
+    for rk in r.iter_mut() {
+        for (v, i) in rk.iter_mut().zip(inv) {
+            *v *= i;
+        }
+    }
+    (max, sum)
 }
 
 /// The E-step over a block of points (at most [`BLOCK`] for the documented
-/// accuracy): calls `visit(i, x, offsets, r)` for each point in order, with
-/// `offsets[k] = x − μₖ` and its responsibilities `r`, and returns the
-/// block's log-likelihood `Σᵢ ln p(xᵢ)`.
+/// accuracy), [`LANES`] points at a time: calls `visit(i, chunk)` for each
+/// chunk in order, `i` the index in `points` of its first point, and
+/// returns the block's log-likelihood `Σᵢ ln p(xᵢ)`.
 ///
 /// A point's log-likelihood is `mᵢ + ln sᵢ` with `sᵢ ∈ [1, K]`; the block
-/// adds up the `mᵢ` and multiplies the `sᵢ`, taking one `ln` of the product
-/// when it passes 2⁶⁴ and at the block's end, instead of one `ln` per
-/// point. The product's rounding (`ε` per factor) matches what summing the
-/// logarithms would cost.
+/// adds up the `mᵢ` and multiplies the `sᵢ`, point by point in order,
+/// taking one `ln` of the product when it passes 2⁶⁴ and at the block's
+/// end, instead of one `ln` per point. The product's rounding (`ε` per
+/// factor) matches what summing the logarithms would cost.
 ///
 /// # Errors
 ///
 /// At the first point whose density underflows under every component:
 /// [`Error::NonFiniteData`] if it has a NaN or infinite coordinate, else
-/// [`Error::ZeroDensity`], naming it as `first_index + i`. Points before it
-/// have been visited. (A non-finite point always ends here: its squared
-/// Mahalanobis terms are NaN or infinite, so no separate check is needed.)
+/// [`Error::ZeroDensity`], naming it as `first_index + i`. The chunks before
+/// its own have been visited. (A non-finite point always ends here: its
+/// squared Mahalanobis terms are NaN or infinite, so no separate check is
+/// needed.)
 // Always inlined: `visit` is the statistics' update, which must fuse with
 // the E-step into one loop.
 #[allow(clippy::inline_always)]
 #[inline(always)]
 pub(crate) fn block<T, const D: usize, const K: usize, C, P, F>(
+    model: &Kernel<'_, T, D, K, C>,
+    points: &[P],
+    first_index: usize,
+    visit: F,
+) -> Result<T, Error>
+where
+    T: Real,
+    C: CovarianceKind,
+    P: AsPoint<T, D>,
+    F: FnMut(usize, &Chunk<T, D, K, LANES>),
+{
+    lanes::<T, D, K, C, P, F, LANES>(model, points, first_index, visit)
+}
+
+/// The E-step for one point: its log-density `ln p(x)` and
+/// responsibilities, computed exactly as [`block`] computes them.
+///
+/// # Errors
+///
+/// As for [`block`], naming index 0.
+#[inline]
+pub(crate) fn point<T, const D: usize, const K: usize, C, P>(
+    model: &Kernel<'_, T, D, K, C>,
+    x: &P,
+) -> Result<(T, SVector<T, K>), Error>
+where
+    T: Real,
+    C: CovarianceKind,
+    P: AsPoint<T, D>,
+{
+    let mut out = SVector::zeros();
+    let ll = lanes::<T, D, K, C, P, _, 1>(model, core::slice::from_ref(x), 0, |_, c| {
+        out = c.responsibilities(0);
+    })?;
+    Ok((ll, out))
+}
+
+/// [`block`] with `L` lanes.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn lanes<T, const D: usize, const K: usize, C, P, F, const L: usize>(
     model: &Kernel<'_, T, D, K, C>,
     points: &[P],
     first_index: usize,
@@ -124,30 +209,131 @@ where
     T: Real,
     C: CovarianceKind,
     P: AsPoint<T, D>,
-    F: FnMut(usize, &SVector<T, D>, &[SVector<T, D>; K], &SVector<T, K>),
+    F: FnMut(usize, &Chunk<T, D, K, L>),
 {
     // 2⁶⁴: far from overflow in f32 even after one more factor ≤ K.
     let flush = T::lit(18_446_744_073_709_551_616.0);
-    let mut offsets = [SVector::<T, D>::zeros(); K];
     let mut log_likelihood = T::zero();
     let mut product = T::one();
-    for (i, p) in points.iter().enumerate() {
-        let x = p.to_vector();
-        let Some((max, sum, r)) = point(model, &x, &mut offsets) else {
-            let index = first_index + i;
-            return Err(if x.iter().all(|&v| v.is_finite()) {
-                Error::ZeroDensity { index }
-            } else {
-                Error::NonFiniteData { index }
-            });
+    for (c, part) in points.chunks(L).enumerate() {
+        // Padding lanes repeat the chunk's first point: finite work, ignored.
+        let Some(first) = part.first().map(AsPoint::to_vector) else {
+            continue; // chunks are never empty
         };
-        log_likelihood += max;
-        product *= sum;
-        if product > flush {
-            log_likelihood += Real::ln(product);
-            product = T::one();
+        let mut x = [[T::zero(); L]; D];
+        for l in 0..L {
+            let p = part.get(l).map_or(first, AsPoint::to_vector);
+            for (xi, pi) in x.iter_mut().zip(p.iter()) {
+                xi[l] = *pi;
+            }
         }
-        visit(i, &x, &offsets, &r);
+        let mut r = [[T::zero(); L]; K];
+        let (max, sum) = responsibilities(model, &x, &mut r);
+        for (l, ((m, s), p)) in max.iter().zip(sum.iter()).zip(part).enumerate() {
+            if !(*m > T::NEG_INFINITY) {
+                let index = first_index + c * L + l;
+                return Err(if p.to_vector().iter().all(|&v| v.is_finite()) {
+                    Error::ZeroDensity { index }
+                } else {
+                    Error::NonFiniteData { index }
+                });
+            }
+            log_likelihood += *m;
+            product *= *s;
+            if product > flush {
+                log_likelihood += Real::ln(product);
+                product = T::one();
+            }
+        }
+        visit(
+            c * L,
+            &Chunk {
+                x,
+                r,
+                len: part.len(),
+            },
+        );
     }
     Ok(log_likelihood + Real::ln(product))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::covariance::{Diag, Full, Spherical, Tied};
+    use crate::mixture::Gmm;
+    use nalgebra::{matrix, vector, SMatrix};
+
+    /// 37 points (not a multiple of 8: the last chunk is padded) spread so
+    /// that every branch of the kernel is taken: ties, terms cut off, near
+    /// and far points.
+    fn points() -> [[f64; 2]; 37] {
+        core::array::from_fn(|i| {
+            let t = i as f64;
+            [
+                (t * 0.37).sin() * 9.0 + t * t * 0.05,
+                (t * 1.3).cos() * 4.0 - 2.0,
+            ]
+        })
+    }
+
+    /// Runs the kernel with 1 and with 8 lanes; every bit must agree.
+    fn same_bits<C: CovarianceKind>(model: &Gmm<f64, 2, 3, C>) {
+        let data = points();
+        let mut one = [[0.0; 3]; 37];
+        let mut eight = [[0.0; 3]; 37];
+        let ll1 = lanes::<f64, 2, 3, C, _, _, 1>(&model.kernel(), &data, 0, |i, c| {
+            for l in 0..c.len() {
+                one[i + l] = c.responsibilities(l).into();
+            }
+        })
+        .unwrap();
+        let ll8 = lanes::<f64, 2, 3, C, _, _, 8>(&model.kernel(), &data, 0, |i, c| {
+            assert_eq!(c.point(0), SVector::from(data[i]));
+            for l in 0..c.len() {
+                eight[i + l] = c.responsibilities(l).into();
+            }
+        })
+        .unwrap();
+        assert_eq!(ll1.to_bits(), ll8.to_bits());
+        for (a, b) in one.iter().zip(eight.iter()) {
+            assert_eq!(a.map(f64::to_bits), b.map(f64::to_bits));
+        }
+        // Some responsibility is cut to 0, some point is shared.
+        assert!(one.iter().any(|r| r.contains(&0.0)));
+        assert!(one
+            .iter()
+            .any(|r| r.iter().filter(|&&v| v > 1e-3 && v < 0.999).count() >= 2));
+    }
+
+    #[test]
+    fn results_do_not_depend_on_the_lane_count() {
+        let means = [vector![0.0, 0.0], vector![3.0, -1.0], vector![-6.0, 2.0]];
+        let weights = [0.5, 0.3, 0.2];
+        let full: [SMatrix<f64, 2, 2>; 3] = [
+            matrix![1.0, 0.3; 0.3, 2.0],
+            matrix![0.5, -0.1; -0.1, 0.4],
+            matrix![4.0, 0.0; 0.0, 0.01],
+        ];
+        same_bits(&Gmm::<f64, 2, 3, Full>::new(weights, means, full).unwrap());
+        let diag = [vector![1.0, 2.0], vector![0.5, 0.4], vector![4.0, 0.01]];
+        same_bits(&Gmm::<f64, 2, 3, Diag>::new(weights, means, diag).unwrap());
+        same_bits(&Gmm::<f64, 2, 3, Spherical>::new(weights, means, [1.0, 0.2, 3.0]).unwrap());
+        same_bits(&Gmm::<f64, 2, 3, Tied>::new(weights, means, full[0]).unwrap());
+    }
+
+    #[test]
+    fn errors_name_the_point_in_any_lane() {
+        let means = [vector![0.0, 0.0], vector![3.0, -1.0], vector![-6.0, 2.0]];
+        let model = Gmm::<f64, 2, 3, Spherical>::new([0.5, 0.3, 0.2], means, [1.0; 3]).unwrap();
+        for bad in [0, 5, 8, 36] {
+            let mut data = points();
+            data[bad][1] = f64::NAN;
+            let got = block(&model.kernel(), &data, 100, |i, _| assert!(i + 8 <= bad));
+            assert_eq!(got, Err(Error::NonFiniteData { index: 100 + bad }));
+            data[bad] = [1e200, 0.0];
+            let got = block(&model.kernel(), &data, 100, |_, _| {});
+            assert_eq!(got, Err(Error::ZeroDensity { index: 100 + bad }));
+        }
+    }
 }

@@ -96,20 +96,32 @@ pub(crate) fn lower_mul<T: Real, const D: usize>(
     y
 }
 
-/// `‖L x‖²` for a lower-triangular `L`: the squared Mahalanobis term of the
-/// E-step, with `L` a scaled inverse Cholesky factor. Possibly `+∞` or NaN
-/// after an overflow, which callers treat as zero density.
+/// `‖L x‖²` for a lower-triangular `L`, for `L` points at once held as
+/// lanes (`x[i][l]` is coordinate `i` of point `l`): the squared
+/// Mahalanobis term of the E-step, with `L` a scaled inverse Cholesky
+/// factor. Each lane is computed with the same operations in the same order
+/// whatever `L` is, so a point's value does not depend on its neighbours.
+/// Possibly `+∞` or NaN after an overflow, which callers treat as zero
+/// density.
 // Always inlined into the E-step's loop over components (the hot loop).
 #[allow(clippy::inline_always)]
 #[inline(always)]
-pub(crate) fn lower_norm_sq<T: Real, const D: usize>(l: &SMatrix<T, D, D>, x: &SVector<T, D>) -> T {
-    let mut q = T::zero();
+pub(crate) fn lower_norm_sq<T: Real, const D: usize, const L: usize>(
+    l: &SMatrix<T, D, D>,
+    x: &[[T; L]; D],
+) -> [T; L] {
+    let mut q = [T::zero(); L];
     for i in 0..D {
-        let mut z = T::zero();
+        let mut z = [T::zero(); L];
         for j in 0..=i {
-            z += l[(i, j)] * x[j];
+            let a = l[(i, j)];
+            for (z, &x) in z.iter_mut().zip(x[j].iter()) {
+                *z += a * x;
+            }
         }
-        q += z * z;
+        for (q, &z) in q.iter_mut().zip(z.iter()) {
+            *q += z * z;
+        }
     }
     q
 }

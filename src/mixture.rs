@@ -246,7 +246,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Gmm<T, D, K, C>
     /// [`Error::ZeroDensity`] if `x` is so far from every component that all
     /// densities underflow.
     pub fn log_prob<P: AsPoint<T, D>>(&self, x: &P) -> Result<T, Error> {
-        estep::block(&self.kernel(), core::slice::from_ref(x), 0, |_, _, _, _| {})
+        Ok(estep::point(&self.kernel(), x)?.0)
     }
 
     /// The responsibilities `rₖ = wₖ N(x | μₖ, Σₖ) / p(x)`: the posterior
@@ -259,11 +259,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Gmm<T, D, K, C>
     ///
     /// As for [`Gmm::log_prob`].
     pub fn responsibilities<P: AsPoint<T, D>>(&self, x: &P) -> Result<SVector<T, K>, Error> {
-        let mut out = SVector::zeros();
-        estep::block(&self.kernel(), core::slice::from_ref(x), 0, |_, _, _, r| {
-            out = *r;
-        })?;
-        Ok(out)
+        Ok(estep::point(&self.kernel(), x)?.1)
     }
 
     /// The most responsible component for `x` (hard classification, the
@@ -301,7 +297,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Gmm<T, D, K, C>
         }
         let mut total = T::zero();
         for (b, block) in data.chunks(estep::BLOCK).enumerate() {
-            total += estep::block(&self.kernel(), block, b * estep::BLOCK, |_, _, _, _| {})?;
+            total += estep::block(&self.kernel(), block, b * estep::BLOCK, |_, _| {})?;
         }
         finite_likelihood(total)
     }

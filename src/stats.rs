@@ -48,7 +48,6 @@ pub struct SufficientStats<T: Real, const D: usize, const K: usize, C: Covarianc
     fingerprint: u64,
     means: [SVector<T, D>; K],
     shift: [SVector<T, D>; K],
-    shift_is_mean: bool,
     sums: Moments<T, D, K, C>,
 }
 
@@ -113,7 +112,6 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
             fingerprint: model.fingerprint(),
             means,
             shift: means,
-            shift_is_mean: true,
             sums: Moments::zero(),
         }
     }
@@ -140,7 +138,6 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
             fingerprint: self.fingerprint,
             means: self.means,
             shift,
-            shift_is_mean: shift == self.means,
             sums: Moments::zero(),
         }
     }
@@ -235,17 +232,15 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     ) -> Result<T, Error> {
         let mut sums = Moments::<T, D, K, C>::zero();
         let shift = &self.shift;
-        let shift_is_mean = self.shift_is_mean;
-        let ll = estep::block(&model.kernel(), block, first_index, |i, x, offsets, r| {
-            if shift_is_mean {
-                // Usually cₖ = μₖ and the density's offsets are reused.
-                sums.push(offsets, r);
-            } else {
+        let ll = estep::block(&model.kernel(), block, first_index, |i, chunk| {
+            for l in 0..chunk.len() {
+                let x = chunk.point(l);
+                let r = chunk.responsibilities(l);
                 let d: [SVector<T, D>; K] = core::array::from_fn(|k| x - shift[k]);
-                sums.push(&d, r);
-            }
-            if let Some(slot) = out.as_deref_mut().and_then(|o| o.get_mut(i)) {
-                *slot = *r;
+                sums.push(&d, &r);
+                if let Some(slot) = out.as_deref_mut().and_then(|o| o.get_mut(i + l)) {
+                    *slot = r;
+                }
             }
         })?;
         sums.log_likelihood = ll;

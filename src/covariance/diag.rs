@@ -87,16 +87,19 @@ impl CovarianceKind for Diag {
 
     #[allow(clippy::inline_always)]
     #[inline(always)]
-    fn half_mahalanobis_sq<T: Real, const D: usize, const K: usize>(
+    fn half_mahalanobis_sq<T: Real, const D: usize, const K: usize, const L: usize>(
         p: &[DiagFactor<T, D>; K],
         k: usize,
-        d: &SVector<T, D>,
-    ) -> T {
+        d: &[[T; L]; D],
+    ) -> [T; L] {
         let h = &p[k].half_inv_sd;
-        let mut q = T::zero();
+        let mut q = [T::zero(); L];
         for i in 0..D {
-            let z = h[i] * d[i];
-            q += z * z;
+            let h = h[i];
+            for (q, &d) in q.iter_mut().zip(d[i].iter()) {
+                let z = h * d;
+                *q += z * z;
+            }
         }
         q
     }

@@ -84,11 +84,11 @@ impl<T: Real, const D: usize> Factor<T, D> {
         self.log_norm
     }
 
-    /// `½ ‖L⁻¹ d‖²`.
+    /// `½ ‖L⁻¹ d‖²` for `L` offsets held as lanes.
     // Always inlined into the E-step's loop over components (the hot loop).
     #[allow(clippy::inline_always)]
     #[inline(always)]
-    pub(crate) fn half_mahalanobis_sq(&self, d: &SVector<T, D>) -> T {
+    pub(crate) fn half_mahalanobis_sq<const L: usize>(&self, d: &[[T; L]; D]) -> [T; L] {
         linalg::lower_norm_sq(&self.half_inv, d)
     }
 
@@ -141,11 +141,11 @@ impl CovarianceKind for Full {
 
     #[allow(clippy::inline_always)]
     #[inline(always)]
-    fn half_mahalanobis_sq<T: Real, const D: usize, const K: usize>(
+    fn half_mahalanobis_sq<T: Real, const D: usize, const K: usize, const L: usize>(
         p: &[Factor<T, D>; K],
         k: usize,
-        d: &SVector<T, D>,
-    ) -> T {
+        d: &[[T; L]; D],
+    ) -> [T; L] {
         p[k].half_mahalanobis_sq(d)
     }
 
@@ -343,7 +343,10 @@ impl<T: Real, const D: usize> Gaussian<T, D> {
     /// log-density, overflows `T` (the density underflows to zero).
     pub fn log_density<P: AsPoint<T, D>>(&self, x: &P) -> Result<T, Error> {
         let d = checked(x, 0)? - self.mean;
-        let l = self.factor.log_norm() - self.factor.half_mahalanobis_sq(&d);
+        let [q] = self
+            .factor
+            .half_mahalanobis_sq(&core::array::from_fn(|i| [d[i]]));
+        let l = self.factor.log_norm() - q;
         if l.is_finite() {
             Ok(l)
         } else {

@@ -82,18 +82,20 @@ impl CovarianceKind for Spherical {
 
     #[allow(clippy::inline_always)]
     #[inline(always)]
-    fn half_mahalanobis_sq<T: Real, const D: usize, const K: usize>(
+    fn half_mahalanobis_sq<T: Real, const D: usize, const K: usize, const L: usize>(
         p: &[SphericalFactor<T>; K],
         k: usize,
-        d: &SVector<T, D>,
-    ) -> T {
-        let mut q = T::zero();
-        for i in 0..D {
-            q += d[i] * d[i];
+        d: &[[T; L]; D],
+    ) -> [T; L] {
+        let mut q = [T::zero(); L];
+        for d in d {
+            for (q, &d) in q.iter_mut().zip(d.iter()) {
+                *q += d * d;
+            }
         }
         // (‖d‖² h) h, not ‖d‖² h²: h² may overflow where the product does not.
         let h = p[k].half_inv_sd;
-        q * h * h
+        q.map(|q| q * h * h)
     }
 
     fn covariance<T: Real, const D: usize, const K: usize>(

@@ -33,11 +33,11 @@ impl CovarianceKind for Tied {
 
     #[allow(clippy::inline_always)]
     #[inline(always)]
-    fn half_mahalanobis_sq<T: Real, const D: usize, const K: usize>(
+    fn half_mahalanobis_sq<T: Real, const D: usize, const K: usize, const L: usize>(
         p: &Factor<T, D>,
         _k: usize,
-        d: &SVector<T, D>,
-    ) -> T {
+        d: &[[T; L]; D],
+    ) -> [T; L] {
         p.half_mahalanobis_sq(d)
     }
 
