@@ -172,9 +172,12 @@ impl Real for f32 {
         // 0.693145751953125 = 0x3f317200: 16 significant bits.
         const LN2_HI: f32 = f32::from_bits(0x3f31_7200);
         const LN2_LO: f32 = 1.428_606_8e-6;
-        // k = round(x / ln 2) ∈ [−73, 0] (the cast truncates toward 0).
-        let k = (x * core::f32::consts::LOG2_E - 0.5) as i32;
-        let kf = k as f32;
+        // k = round(x / ln 2) ∈ [−73, 0] without a float-to-integer
+        // conversion (which does not vectorise): adding 1.5·2²³ rounds
+        // to an integer and leaves 2²² + k in the low mantissa bits.
+        const SHIFTER: f32 = 12_582_912.0;
+        let y = x * core::f32::consts::LOG2_E + SHIFTER;
+        let kf = y - SHIFTER;
         let r = (x - kf * LN2_HI) - kf * LN2_LO;
         // eʳ for |r| ≤ ln2/2 by a degree-6 polynomial fitted for least
         // maximum relative error (approximation error 1.9e-9 = ε/60;
@@ -184,8 +187,9 @@ impl Real for f32 {
                 + r * (0.499_999_9
                     + r * (0.166_664_2
                         + r * (0.041_668_225 + r * (0.008_374_816 + r * 0.001_383_684_1)))));
-        // 2^k as bits: k + 127 ∈ [54, 127], a normal exponent.
-        p * f32::from_bits((k + 127).cast_unsigned() << 23)
+        // 2^k as bits: k + 127 ∈ [54, 127], a normal exponent; the
+        // subtraction (of y's bits for k = 0, less 127) wraps back into range.
+        p * f32::from_bits(y.to_bits().wrapping_sub(SHIFTER.to_bits() - 127) << 23)
     }
     fn sin_cos_turn(u: f32) -> (f32, f32) {
         // Quadrant and position in it: exact, as u has at most 24 bits.
@@ -271,9 +275,12 @@ impl Real for f64 {
         // bits) and 1.90821492927058770002e-10.
         const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
         const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
-        // k = round(x / ln 2) ∈ [−289, 0] (the cast truncates toward 0).
-        let k = (x * core::f64::consts::LOG2_E - 0.5) as i32;
-        let kf = f64::from(k);
+        // k = round(x / ln 2) ∈ [−289, 0] without a float-to-integer
+        // conversion (which does not vectorise): adding 1.5·2⁵² rounds
+        // to an integer and leaves 2⁵¹ + k in the low mantissa bits.
+        const SHIFTER: f64 = 6_755_399_441_055_744.0;
+        let y = x * core::f64::consts::LOG2_E + SHIFTER;
+        let kf = y - SHIFTER;
         let r = (x - kf * LN2_HI) - kf * LN2_LO;
         // eʳ for |r| ≤ ln2/2 by its Taylor polynomial of degree 13
         // (truncation error ≤ 0.347¹⁴/14! = 4e-18, below ε/50).
@@ -295,8 +302,10 @@ impl Real for f64 {
         ] {
             p = p * r + 1.0 / d;
         }
-        // 2^k as bits: k + 1023 ∈ [734, 1023], a normal exponent.
-        p * f64::from_bits(u64::from((k + 1023).cast_unsigned()) << 52)
+        // 2^k as bits: k + 1023 ∈ [734, 1023], a normal exponent; the
+        // subtraction (of y's bits for k = 0, less 1023) wraps back into
+        // range.
+        p * f64::from_bits(y.to_bits().wrapping_sub(SHIFTER.to_bits() - 1023) << 52)
     }
     #[inline]
     fn sin_cos_turn(u: f64) -> (f64, f64) {
