@@ -101,13 +101,16 @@ pub trait Real: RealField + Copy + sealed::Sealed {
     /// log-sum-exp evaluates (terms below `−LSE_CUTOFF` are treated as 0 and
     /// never reach here).
     ///
-    /// Method: `k = round(x/ln 2)`, `r = x − k ln 2` with `ln 2` split in two
+    /// Method: `k = round(x/ln 2)` by adding and subtracting `1.5·2^p`
+    /// (`p` the mantissa bits), `r = x − k ln 2` with `ln 2` split in two
     /// (Cody–Waite) so `r` is exact to rounding, `eʳ` by a polynomial (for
     /// `f32` of degree 6, fitted for least maximum relative error, 1.9e-9;
-    /// for `f64` the Taylor polynomial of degree 13, truncation 4e-18), and
-    /// `2ᵏ` built from its bits: no special cases, no table, no division.
+    /// for `f64` the Taylor polynomial of degree 13, truncation 4e-18)
+    /// evaluated in a short dependency chain, and `2ᵏ` built from the bits
+    /// of the rounded `k`: no branch, no conversion between float and
+    /// integer, no table, no division, so it vectorises across lanes.
     /// Relative error over the whole range, on a grid of 2 000 001 points:
-    /// at most 0.93 ε for `f32` and 1.0 ε for `f64` (against libm; tested
+    /// at most 0.80 ε for `f32` and 1.0 ε for `f64` (against libm; tested
     /// below).
     #[doc(hidden)]
     fn exp_nonpositive(x: Self) -> Self;
@@ -182,11 +185,12 @@ impl Real for f32 {
         // eʳ for |r| ≤ ln2/2 by a degree-6 polynomial fitted for least
         // maximum relative error (approximation error 1.9e-9 = ε/60;
         // one multiply-add less than the Taylor polynomial needs).
-        let p = 1.0
-            + r * (1.0
-                + r * (0.499_999_9
-                    + r * (0.166_664_2
-                        + r * (0.041_668_225 + r * (0.008_374_816 + r * 0.001_383_684_1)))));
+        // Evaluated as 1 + (r + r²(u + r² v)): a shorter dependency chain
+        // than Horner's, with the terms that set the rounding added last.
+        let r2 = r * r;
+        let u = 0.499_999_9 + 0.166_664_2 * r;
+        let v = (0.041_668_225 + 0.008_374_816 * r) + 0.001_383_684_1 * r2;
+        let p = 1.0 + (r + r2 * (u + r2 * v));
         // 2^k as bits: k + 127 ∈ [54, 127], a normal exponent; the
         // subtraction (of y's bits for k = 0, less 127) wraps back into range.
         p * f32::from_bits(y.to_bits().wrapping_sub(SHIFTER.to_bits() - 127) << 23)
@@ -283,25 +287,26 @@ impl Real for f64 {
         let kf = y - SHIFTER;
         let r = (x - kf * LN2_HI) - kf * LN2_LO;
         // eʳ for |r| ≤ ln2/2 by its Taylor polynomial of degree 13
-        // (truncation error ≤ 0.347¹⁴/14! = 4e-18, below ε/50).
-        let mut p = 1.0 / 6_227_020_800.0; // 1/13!
-        for d in [
-            479_001_600.0,
-            39_916_800.0,
-            3_628_800.0,
-            362_880.0,
-            40_320.0,
-            5_040.0,
-            720.0,
-            120.0,
-            24.0,
-            6.0,
-            2.0,
-            1.0,
-            1.0,
-        ] {
-            p = p * r + 1.0 / d;
-        }
+        // (truncation error ≤ 0.347¹⁴/14! = 4e-18, below ε/50), as
+        // 1 + (r + r²(½ + r Q(r))) with Q, the terms from r³ on, evaluated
+        // by Estrin's scheme (pairs of terms, then pairs of pairs with r²,
+        // r⁴, r⁸): a dependency chain about half as long as Horner's (the
+        // latency of one exp is what limits the kernel), while the terms
+        // that set the rounding are added last, smallest first.
+        let c = |n: f64| 1.0 / n;
+        let r2 = r * r;
+        let r4 = r2 * r2;
+        let r8 = r4 * r4;
+        let a0 = c(6.0) + c(24.0) * r;
+        let a1 = c(120.0) + c(720.0) * r;
+        let a2 = c(5_040.0) + c(40_320.0) * r;
+        let a3 = c(362_880.0) + c(3_628_800.0) * r;
+        let a4 = c(39_916_800.0) + c(479_001_600.0) * r;
+        let b0 = a0 + a1 * r2;
+        let b1 = a2 + a3 * r2;
+        let b2 = a4 + c(6_227_020_800.0) * r2;
+        let q = (b0 + b1 * r4) + b2 * r8;
+        let p = 1.0 + (r + r2 * (0.5 + r * q));
         // 2^k as bits: k + 1023 ∈ [734, 1023], a normal exponent; the
         // subtraction (of y's bits for k = 0, less 1023) wraps back into
         // range.
@@ -354,7 +359,7 @@ mod tests {
             worst = worst.max(e);
         }
         std::println!("f32 worst error {worst} ulp");
-        assert!(worst <= 1.0, "worst error {worst} ulp");
+        assert!(worst <= 0.8, "worst error {worst} ulp");
         assert_eq!(Real::exp_nonpositive(0.0f32), 1.0);
     }
 
@@ -367,7 +372,7 @@ mod tests {
             worst = worst.max(ulps(Real::exp_nonpositive(x), libm::exp(x), f64::EPSILON));
         }
         std::println!("f64 worst error {worst} ulp");
-        assert!(worst <= 1.5, "worst error {worst} ulp");
+        assert!(worst <= 1.0, "worst error {worst} ulp");
         assert_eq!(Real::exp_nonpositive(0.0f64), 1.0);
         assert_eq!(Real::exp_nonpositive(-200.0f64), libm::exp(-200.0));
     }
