@@ -46,27 +46,20 @@ pub(crate) const LANES: usize = 8;
 #[cfg(not(target_pointer_width = "64"))]
 pub(crate) const LANES: usize = 1;
 
-/// Up to `L` points after the E-step, as lanes: `x[i][l]` is coordinate
-/// `i` of point `l` and `r[k][l]` its responsibility of component `k`; the
-/// first [`len`](Self::len) lanes are points, the rest padding.
-pub(crate) struct Chunk<T, const D: usize, const K: usize, const L: usize> {
-    x: [[T; L]; D],
+/// The responsibilities of up to `L` points after the E-step, as lanes:
+/// `r[k][l]` is point `l`'s responsibility of component `k`; the first
+/// [`len`](Self::len) lanes are points, the rest padding.
+pub(crate) struct Chunk<T, const K: usize, const L: usize> {
     r: [[T; L]; K],
     len: usize,
 }
 
-impl<T: Real, const D: usize, const K: usize, const L: usize> Chunk<T, D, K, L> {
+impl<T: Real, const K: usize, const L: usize> Chunk<T, K, L> {
     /// How many lanes hold points (at most `L`, visibly to the optimiser,
     /// so `point(l)` for `l < len()` needs no bounds check).
     #[inline]
     pub(crate) fn len(&self) -> usize {
         self.len.min(L)
-    }
-
-    /// Point `l`.
-    #[inline]
-    pub(crate) fn point(&self, l: usize) -> SVector<T, D> {
-        SVector::from_fn(|i, _| self.x[i][l])
     }
 
     /// The responsibilities of point `l`.
@@ -100,8 +93,7 @@ fn responsibilities<T: Real, const D: usize, const K: usize, C: CovarianceKind, 
 ) -> ([T; L], [T; L]) {
     let mut max = [T::NEG_INFINITY; L];
     for (k, (mean, rk)) in model.means.iter().zip(r.iter_mut()).enumerate() {
-        let d: [[T; L]; D] = core::array::from_fn(|i| x[i].map(|v| v - mean[i]));
-        let q = C::half_mahalanobis_sq(model.params, k, &d);
+        let q = C::half_mahalanobis_sq(model.params, k, x, mean);
         let c = model.log_coeffs[k];
         for ((v, m), q) in rk.iter_mut().zip(max.iter_mut()).zip(q) {
             // `!(q <= MAX)` also catches a NaN from an overflow or a NaN point.
@@ -168,7 +160,7 @@ where
     T: Real,
     C: CovarianceKind,
     P: AsPoint<T, D>,
-    F: FnMut(usize, &Chunk<T, D, K, LANES>),
+    F: FnMut(usize, &Chunk<T, K, LANES>),
 {
     lanes::<T, D, K, C, P, F, LANES>(model, points, first_index, visit)
 }
@@ -209,7 +201,7 @@ where
     T: Real,
     C: CovarianceKind,
     P: AsPoint<T, D>,
-    F: FnMut(usize, &Chunk<T, D, K, L>),
+    F: FnMut(usize, &Chunk<T, K, L>),
 {
     // 2⁶⁴: far from overflow in f32 even after one more factor ≤ K.
     let flush = T::lit(18_446_744_073_709_551_616.0);
@@ -245,14 +237,7 @@ where
                 product = T::one();
             }
         }
-        visit(
-            c * L,
-            &Chunk {
-                x,
-                r,
-                len: part.len(),
-            },
-        );
+        visit(c * L, &Chunk { r, len: part.len() });
     }
     Ok(log_likelihood + Real::ln(product))
 }
@@ -289,7 +274,6 @@ mod tests {
         })
         .unwrap();
         let ll8 = lanes::<f64, 2, 3, C, _, _, 8>(&model.kernel(), &data, 0, |i, c| {
-            assert_eq!(c.point(0), SVector::from(data[i]));
             for l in 0..c.len() {
                 eight[i + l] = c.responsibilities(l).into();
             }

@@ -96,8 +96,8 @@ pub(crate) fn lower_mul<T: Real, const D: usize>(
     y
 }
 
-/// `‖L x‖²` for a lower-triangular `L`, for `L` points at once held as
-/// lanes (`x[i][l]` is coordinate `i` of point `l`): the squared
+/// `‖L (x − μ)‖²` for a lower-triangular `L`, for `L` points at once held
+/// as lanes (`x[i][l]` is coordinate `i` of point `l`): the squared
 /// Mahalanobis term of the E-step, with `L` a scaled inverse Cholesky
 /// factor. Each lane is computed with the same operations in the same order
 /// whatever `L` is, so a point's value does not depend on its neighbours.
@@ -109,18 +109,25 @@ pub(crate) fn lower_mul<T: Real, const D: usize>(
 pub(crate) fn lower_norm_sq<T: Real, const D: usize, const L: usize>(
     l: &SMatrix<T, D, D>,
     x: &[[T; L]; D],
+    mean: &SVector<T, D>,
 ) -> [T; L] {
-    let mut q = [T::zero(); L];
-    for i in 0..D {
-        let mut z = [T::zero(); L];
-        for j in 0..=i {
+    // Column by column: each offset dⱼ = xⱼ − μⱼ is used as soon as it is
+    // made (never stored), and the rows yᵢ = Σⱼ Lᵢⱼ dⱼ stay in registers.
+    let mut y = [[T::zero(); L]; D];
+    for j in 0..D {
+        let m = mean[j];
+        let dj = x[j].map(|v| v - m);
+        for i in j..D {
             let a = l[(i, j)];
-            for (z, &x) in z.iter_mut().zip(x[j].iter()) {
-                *z += a * x;
+            for (y, d) in y[i].iter_mut().zip(dj) {
+                *y += a * d;
             }
         }
-        for (q, &z) in q.iter_mut().zip(z.iter()) {
-            *q += z * z;
+    }
+    let mut q = [T::zero(); L];
+    for yi in &y {
+        for (q, &y) in q.iter_mut().zip(yi.iter()) {
+            *q += y * y;
         }
     }
     q

@@ -233,8 +233,10 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
         let mut sums = Moments::<T, D, K, C>::zero();
         let shift = &self.shift;
         let ll = estep::block(&model.kernel(), block, first_index, |i, chunk| {
-            for l in 0..chunk.len() {
-                let x = chunk.point(l);
+            // Each point read again from the caller's slice, contiguous,
+            // rather than from the chunk's lanes.
+            for (l, p) in block.iter().skip(i).take(chunk.len()).enumerate() {
+                let x = p.to_vector();
                 let r = chunk.responsibilities(l);
                 let d: [SVector<T, D>; K] = core::array::from_fn(|k| x - shift[k]);
                 sums.push(&d, &r);

@@ -90,14 +90,15 @@ impl CovarianceKind for Diag {
     fn half_mahalanobis_sq<T: Real, const D: usize, const K: usize, const L: usize>(
         p: &[DiagFactor<T, D>; K],
         k: usize,
-        d: &[[T; L]; D],
+        x: &[[T; L]; D],
+        mean: &SVector<T, D>,
     ) -> [T; L] {
         let h = &p[k].half_inv_sd;
         let mut q = [T::zero(); L];
         for i in 0..D {
-            let h = h[i];
-            for (q, &d) in q.iter_mut().zip(d[i].iter()) {
-                let z = h * d;
+            let (h, m) = (h[i], mean[i]);
+            for (q, &x) in q.iter_mut().zip(x[i].iter()) {
+                let z = h * (x - m);
                 *q += z * z;
             }
         }

@@ -84,12 +84,16 @@ impl<T: Real, const D: usize> Factor<T, D> {
         self.log_norm
     }
 
-    /// `½ ‖L⁻¹ d‖²` for `L` offsets held as lanes.
+    /// `½ ‖L⁻¹ (x − μ)‖²` for `L` points held as lanes.
     // Always inlined into the E-step's loop over components (the hot loop).
     #[allow(clippy::inline_always)]
     #[inline(always)]
-    pub(crate) fn half_mahalanobis_sq<const L: usize>(&self, d: &[[T; L]; D]) -> [T; L] {
-        linalg::lower_norm_sq(&self.half_inv, d)
+    pub(crate) fn half_mahalanobis_sq<const L: usize>(
+        &self,
+        x: &[[T; L]; D],
+        mean: &SVector<T, D>,
+    ) -> [T; L] {
+        linalg::lower_norm_sq(&self.half_inv, x, mean)
     }
 
     /// `L z`.
@@ -144,9 +148,10 @@ impl CovarianceKind for Full {
     fn half_mahalanobis_sq<T: Real, const D: usize, const K: usize, const L: usize>(
         p: &[Factor<T, D>; K],
         k: usize,
-        d: &[[T; L]; D],
+        x: &[[T; L]; D],
+        mean: &SVector<T, D>,
     ) -> [T; L] {
-        p[k].half_mahalanobis_sq(d)
+        p[k].half_mahalanobis_sq(x, mean)
     }
 
     fn covariance<T: Real, const D: usize, const K: usize>(
@@ -342,10 +347,10 @@ impl<T: Real, const D: usize> Gaussian<T, D> {
     /// [`Error::ZeroDensity`] if the squared Mahalanobis distance, or the
     /// log-density, overflows `T` (the density underflows to zero).
     pub fn log_density<P: AsPoint<T, D>>(&self, x: &P) -> Result<T, Error> {
-        let d = checked(x, 0)? - self.mean;
+        let x = checked(x, 0)?;
         let [q] = self
             .factor
-            .half_mahalanobis_sq(&core::array::from_fn(|i| [d[i]]));
+            .half_mahalanobis_sq(&core::array::from_fn(|i| [x[i]]), &self.mean);
         let l = self.factor.log_norm() - q;
         if l.is_finite() {
             Ok(l)

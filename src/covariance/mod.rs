@@ -125,15 +125,16 @@ pub trait CovarianceKind:
     #[doc(hidden)]
     fn log_norm<T: Real, const D: usize, const K: usize>(p: &Self::Params<T, D, K>, k: usize) -> T;
 
-    /// `½ (x − μₖ)ᵀ Σₖ⁻¹ (x − μₖ)` for `L` points at once, given their
-    /// offsets `d = x − μₖ` as lanes (`d[i][l]`: coordinate `i` of point
-    /// `l`); `+∞` or NaN on overflow (callers treat both as zero density).
-    /// A lane's value does not depend on `L` or on the other lanes.
+    /// `½ (x − μ)ᵀ Σₖ⁻¹ (x − μ)` for `L` points at once held as lanes
+    /// (`x[i][l]`: coordinate `i` of point `l`); `+∞` or NaN on overflow
+    /// (callers treat both as zero density). A lane's value does not depend
+    /// on `L` or on the other lanes.
     #[doc(hidden)]
     fn half_mahalanobis_sq<T: Real, const D: usize, const K: usize, const L: usize>(
         p: &Self::Params<T, D, K>,
         k: usize,
-        d: &[[T; L]; D],
+        x: &[[T; L]; D],
+        mean: &SVector<T, D>,
     ) -> [T; L];
 
     /// `Σₖ` as a full matrix.

@@ -85,11 +85,13 @@ impl CovarianceKind for Spherical {
     fn half_mahalanobis_sq<T: Real, const D: usize, const K: usize, const L: usize>(
         p: &[SphericalFactor<T>; K],
         k: usize,
-        d: &[[T; L]; D],
+        x: &[[T; L]; D],
+        mean: &SVector<T, D>,
     ) -> [T; L] {
         let mut q = [T::zero(); L];
-        for d in d {
-            for (q, &d) in q.iter_mut().zip(d.iter()) {
+        for (x, &m) in x.iter().zip(mean.iter()) {
+            for (q, &x) in q.iter_mut().zip(x.iter()) {
+                let d = x - m;
                 *q += d * d;
             }
         }

@@ -36,9 +36,10 @@ impl CovarianceKind for Tied {
     fn half_mahalanobis_sq<T: Real, const D: usize, const K: usize, const L: usize>(
         p: &Factor<T, D>,
         _k: usize,
-        d: &[[T; L]; D],
+        x: &[[T; L]; D],
+        mean: &SVector<T, D>,
     ) -> [T; L] {
-        p.half_mahalanobis_sq(d)
+        p.half_mahalanobis_sq(x, mean)
     }
 
     fn covariance<T: Real, const D: usize, const K: usize>(
