@@ -79,9 +79,10 @@ impl<T: Real, const K: usize, const L: usize> Chunk<T, K, L> {
 /// than 50 (`f32`) or 200 (`f64`) below it get responsibility 0 (their true
 /// value is below `ε` by many orders, and computing it could produce a
 /// slow subnormal). The others take the reduced-range `exp` of
-/// [`Real::exp_nonpositive`]. Every step is branch-free across lanes (the
-/// cut-off is a select on an argument clamped into range), so it
-/// vectorises. The `ln s` is left to the caller, so a block can take one
+/// [`Real::exp_nonpositive`]. With several lanes every step is branch-free
+/// (the cut-off is a select on an argument clamped into range), so it
+/// vectorises; with one lane the exps that are 1 or cut off are skipped by
+/// a branch. The values are the same either way. The `ln s` is left to the caller, so a block can take one
 /// `ln` for all its points.
 // Always inlined: the lanes then stay in registers where they fit.
 #[allow(clippy::inline_always)]
@@ -112,8 +113,26 @@ fn responsibilities<T: Real, const D: usize, const K: usize, C: CovarianceKind, 
     for rk in r.iter_mut() {
         for ((v, s), m) in rk.iter_mut().zip(sum.iter_mut()).zip(max) {
             let t = *v - m;
-            let e = T::exp_nonpositive(if t > cutoff { t } else { cutoff });
-            *v = if t > cutoff { e } else { T::zero() };
+            *v = if L == 1 {
+                // One lane (32-bit targets): branches are cheap and an exp
+                // is not, so the largest term's exp(0) = 1 and the terms
+                // cut off are not computed.
+                if !(t > cutoff) {
+                    T::zero()
+                } else if t == T::zero() {
+                    T::one()
+                } else {
+                    T::exp_nonpositive(t)
+                }
+            } else {
+                // Lanes: the same values without a branch (a select).
+                let e = T::exp_nonpositive(if t > cutoff { t } else { cutoff });
+                if t > cutoff {
+                    e
+                } else {
+                    T::zero()
+                }
+            };
             *s += *v;
         }
     }
