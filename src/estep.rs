@@ -84,7 +84,9 @@ impl<T: Real, const K: usize, const L: usize> Chunk<T, K, L> {
 /// vectorises; with one lane the exps that are 1 or cut off are skipped by
 /// a branch. The values are the same either way. The `ln s` is left to the caller, so a block can take one
 /// `ln` for all its points.
-// Always inlined: the lanes then stay in registers where they fit.
+// Always inlined: the lanes then stay in registers where they fit (an
+// outlined copy, shared by the fit and inference, saves 340 bytes at
+// opt-level "s" on a Cortex-M4F but costs 10 % more instructions).
 #[allow(clippy::inline_always)]
 #[inline(always)]
 fn responsibilities<T: Real, const D: usize, const K: usize, C: CovarianceKind, const L: usize>(
@@ -190,7 +192,6 @@ where
 /// # Errors
 ///
 /// As for [`block`], naming index 0.
-#[inline]
 pub(crate) fn point<T, const D: usize, const K: usize, C, P>(
     model: &Kernel<'_, T, D, K, C>,
     x: &P,
