@@ -9,11 +9,13 @@ mod options;
 #[cfg(feature = "std")]
 mod parallel;
 mod report;
+mod restarts;
 
 pub use options::FitOptions;
 #[cfg(feature = "std")]
 pub use parallel::{fit_parallel, SHARD};
 pub use report::{EmStep, FitReport, Iteration, Termination};
+pub use restarts::fit_restarts;
 
 use crate::covariance::CovarianceKind;
 use crate::data::{scan, AsPoint};
