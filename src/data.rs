@@ -75,34 +75,92 @@ pub(crate) fn scan<T: Real, const D: usize, P: AsPoint<T, D>>(
     needed: usize,
 ) -> Result<T, Error> {
     let needed = needed.max(1);
-    let Some(first) = data.first() else {
-        return Err(Error::TooFewPoints { points: 0, needed });
-    };
     if data.len() < needed {
         return Err(Error::TooFewPoints {
             points: data.len(),
             needed,
         });
     }
-    let origin = checked(first, 0)?;
+    Ok(scan_weighted(data, None, needed)?.0)
+}
+
+/// [`scan`] with sample weights: the weights are checked first (finite,
+/// non-negative, a finite total that is not 0, one per point); a point of
+/// weight 0 is left out (not even checked), the others count with their
+/// weight in the scale, as that many copies would. Returns the scale and
+/// the total weight. Without weights every point has weight 1, and the
+/// arithmetic is [`scan`]'s exactly (`x · 1 = x`).
+///
+/// # Errors
+///
+/// As for [`scan`], counting the points of positive weight, plus
+/// [`Error::LengthMismatch`], [`Error::InvalidSampleWeight`] naming the
+/// first bad weight (or where the total overflows) and
+/// [`Error::ZeroTotalWeight`].
+pub(crate) fn scan_weighted<T: Real, const D: usize, P: AsPoint<T, D>>(
+    data: &[P],
+    weights: Option<&[T]>,
+    needed: usize,
+) -> Result<(T, T), Error> {
+    let needed = needed.max(1);
+    let mut total = T::zero();
+    let mut points = 0usize;
+    if let Some(weights) = weights {
+        if weights.len() != data.len() {
+            return Err(Error::LengthMismatch {
+                expected: data.len(),
+                found: weights.len(),
+            });
+        }
+        for (index, &w) in weights.iter().enumerate() {
+            total += w;
+            if !(w >= T::zero()) || !total.is_finite() {
+                return Err(Error::InvalidSampleWeight { index });
+            }
+            points += usize::from(w > T::zero());
+        }
+        if total == T::zero() {
+            return Err(Error::ZeroTotalWeight);
+        }
+    } else {
+        total = T::from_count(data.len());
+        points = data.len();
+    }
+    if points < needed {
+        return Err(Error::TooFewPoints { points, needed });
+    }
+    let weight = |i: usize| weights.and_then(|w| w.get(i)).copied().unwrap_or(T::one());
+    // The first point that counts is the origin of the shifted sums.
+    let Some((first, x)) = data
+        .iter()
+        .enumerate()
+        .find(|&(i, _)| weight(i) > T::zero())
+    else {
+        return Err(Error::ZeroTotalWeight);
+    };
+    let origin = checked(x, first)?;
     let mut sum = SVector::<T, D>::zeros();
     let mut sum_sq = SVector::<T, D>::zeros();
     let mut largest = T::zero();
     for (index, x) in data.iter().enumerate() {
+        let w = weight(index);
+        if w == T::zero() {
+            continue;
+        }
         let x = checked(x, index)?;
         let d = x - origin;
-        sum += d;
-        sum_sq += d.component_mul(&d);
+        sum += d * w;
+        sum_sq += d.component_mul(&d) * w;
         for &c in x.iter() {
             largest = Real::max(largest, c.abs());
         }
     }
-    let n = T::from_count(data.len());
-    let mut total = T::zero();
+    let n = total;
+    let mut variance_sum = T::zero();
     for i in 0..D {
-        total += Real::max(sum_sq[i] - sum[i] * (sum[i] / n), T::zero()) / n;
+        variance_sum += Real::max(sum_sq[i] - sum[i] * (sum[i] / n), T::zero()) / n;
     }
-    let variance = total / T::from_count(D);
+    let variance = variance_sum / T::from_count(D);
     // A spread below ε of the coordinates' size (subnormal, or lost to
     // rounding) is no scale: fall back to the coordinates' size.
     let resolution = T::EPS * largest;
@@ -114,7 +172,7 @@ pub(crate) fn scan<T: Real, const D: usize, P: AsPoint<T, D>>(
         T::one()
     };
     if scale.is_finite() && sum_sq.iter().all(|&v| v.is_finite()) {
-        Ok(scale)
+        Ok((scale, total))
     } else {
         Err(Error::DataOverflow)
     }

@@ -39,7 +39,19 @@ pub enum Error {
         /// Index of the component holding the bad value.
         component: usize,
     },
-    /// A weight is negative, or the weights do not sum to 1 within `√ε`
+    /// A sample weight (see [`fit_weighted`](crate::fit_weighted)) is
+    /// negative, NaN or infinite, or the weights' running total overflows
+    /// `T` at this point.
+    ///
+    /// *Fix:* weights must be finite and non-negative; rescale them (only
+    /// their ratios matter to the fit) if their total overflows.
+    InvalidSampleWeight {
+        /// Position of the offending weight.
+        index: usize,
+    },
+    /// Every sample weight is 0: there is nothing to fit.
+    ZeroTotalWeight,
+    /// A mixture weight is negative, or the weights do not sum to 1 within `√ε`
     /// (about 3.5e-4 for `f32`, 1.5e-8 for `f64`).
     ///
     /// *Fix:* normalise the weights (divide by their sum) before building
@@ -152,6 +164,11 @@ impl fmt::Display for Error {
             Error::NonFiniteParameter { component } => {
                 write!(f, "component {component} has a NaN or infinite parameter")
             }
+            Error::InvalidSampleWeight { index } => write!(
+                f,
+                "sample weight {index} is negative, NaN or infinite, or the total overflows there"
+            ),
+            Error::ZeroTotalWeight => f.write_str("every sample weight is zero"),
             Error::InvalidWeights => f.write_str(
                 "mixture weights must be non-negative and sum to 1 within sqrt(epsilon)",
             ),

@@ -69,6 +69,38 @@ impl<T: Real, const K: usize, const L: usize> Chunk<T, K, L> {
     }
 }
 
+/// Sample weights as the kernel sees them: none (`()`, every point weight
+/// 1, the unweighted code with nothing added) or one per point (`&[T]`),
+/// resolved at compile time so the unweighted kernel pays nothing.
+pub(crate) trait Weights<T>: Copy {
+    /// Point `i`'s weight, `None` when unweighted (a missing entry is 0).
+    fn at(self, i: usize) -> Option<T>;
+    /// The weights of the points from `start` on, at most `len` of them.
+    #[must_use]
+    fn range(self, start: usize, len: usize) -> Self;
+}
+
+impl<T> Weights<T> for () {
+    #[inline]
+    fn at(self, _: usize) -> Option<T> {
+        None
+    }
+    #[inline]
+    fn range(self, _: usize, _: usize) -> Self {}
+}
+
+impl<T: Real> Weights<T> for &[T] {
+    #[inline]
+    fn at(self, i: usize) -> Option<T> {
+        Some(self.get(i).copied().unwrap_or(T::zero()))
+    }
+    #[inline]
+    fn range(self, start: usize, len: usize) -> Self {
+        let rest = self.get(start..).unwrap_or(&[]);
+        rest.get(..len).unwrap_or(rest)
+    }
+}
+
 /// The E-step for the `L` points of `x`: writes their responsibilities to
 /// `r` and returns per lane `(m, s)` with `ln p(x) = m + ln s`,
 /// `s ∈ [1, K]`. A lane with `m = −∞` has a density that underflows under
@@ -153,6 +185,10 @@ fn responsibilities<T: Real, const D: usize, const K: usize, C: CovarianceKind, 
 /// chunk in order, `i` the index in `points` of its first point, and
 /// returns the block's log-likelihood `Σᵢ ln p(xᵢ)`.
 ///
+/// With `weights` (one per point), a point of weight 0 is left out (not
+/// checked, its lanes ignored by the caller too) and the others add
+/// `wᵢ ln p(xᵢ)`, with one `ln` each.
+///
 /// A point's log-likelihood is `mᵢ + ln sᵢ` with `sᵢ ∈ [1, K]`; the block
 /// adds up the `mᵢ` and multiplies the `sᵢ`, point by point in order,
 /// taking one `ln` of the product when it passes 2⁶⁴ and at the block's
@@ -171,9 +207,10 @@ fn responsibilities<T: Real, const D: usize, const K: usize, C: CovarianceKind, 
 // the E-step into one loop.
 #[allow(clippy::inline_always)]
 #[inline(always)]
-pub(crate) fn block<T, const D: usize, const K: usize, C, P, F>(
+pub(crate) fn block<T, const D: usize, const K: usize, C, P, W, F>(
     model: &Kernel<'_, T, D, K, C>,
     points: &[P],
+    weights: W,
     first_index: usize,
     visit: F,
 ) -> Result<T, Error>
@@ -181,9 +218,10 @@ where
     T: Real,
     C: CovarianceKind,
     P: AsPoint<T, D>,
+    W: Weights<T>,
     F: FnMut(usize, &Chunk<T, K, LANES>),
 {
-    lanes::<T, D, K, C, P, F, LANES>(model, points, first_index, visit)
+    lanes::<T, D, K, C, P, W, F, LANES>(model, points, weights, first_index, visit)
 }
 
 /// The E-step for one point: its log-density `ln p(x)` and
@@ -202,7 +240,7 @@ where
     P: AsPoint<T, D>,
 {
     let mut out = SVector::zeros();
-    let ll = lanes::<T, D, K, C, P, _, 1>(model, core::slice::from_ref(x), 0, |_, c| {
+    let ll = lanes::<T, D, K, C, P, (), _, 1>(model, core::slice::from_ref(x), (), 0, |_, c| {
         out = c.responsibilities(0);
     })?;
     Ok((ll, out))
@@ -211,9 +249,10 @@ where
 /// [`block`] with `L` lanes.
 #[allow(clippy::inline_always)]
 #[inline(always)]
-fn lanes<T, const D: usize, const K: usize, C, P, F, const L: usize>(
+fn lanes<T, const D: usize, const K: usize, C, P, W, F, const L: usize>(
     model: &Kernel<'_, T, D, K, C>,
     points: &[P],
+    weights: W,
     first_index: usize,
     mut visit: F,
 ) -> Result<T, Error>
@@ -221,6 +260,7 @@ where
     T: Real,
     C: CovarianceKind,
     P: AsPoint<T, D>,
+    W: Weights<T>,
     F: FnMut(usize, &Chunk<T, K, L>),
 {
     // 2⁶⁴: far from overflow in f32 even after one more factor ≤ K.
@@ -242,6 +282,10 @@ where
         let mut r = [[T::zero(); L]; K];
         let (max, sum) = responsibilities(model, &x, &mut r);
         for (l, ((m, s), p)) in max.iter().zip(sum.iter()).zip(part).enumerate() {
+            let w = weights.at(c * L + l);
+            if w == Some(T::zero()) {
+                continue; // left out
+            }
             if !(*m > T::NEG_INFINITY) {
                 let index = first_index + c * L + l;
                 return Err(if p.to_vector().iter().all(|&v| v.is_finite()) {
@@ -249,6 +293,11 @@ where
                 } else {
                     Error::NonFiniteData { index }
                 });
+            }
+            if let Some(w) = w {
+                // Weighted: one `ln` per point.
+                log_likelihood += w * (*m + Real::ln(*s));
+                continue;
             }
             log_likelihood += *m;
             product *= *s;
@@ -287,13 +336,13 @@ mod tests {
         let data = points();
         let mut one = [[0.0; 3]; 37];
         let mut eight = [[0.0; 3]; 37];
-        let ll1 = lanes::<f64, 2, 3, C, _, _, 1>(&model.kernel(), &data, 0, |i, c| {
+        let ll1 = lanes::<f64, 2, 3, C, _, (), _, 1>(&model.kernel(), &data, (), 0, |i, c| {
             for l in 0..c.len() {
                 one[i + l] = c.responsibilities(l).into();
             }
         })
         .unwrap();
-        let ll8 = lanes::<f64, 2, 3, C, _, _, 8>(&model.kernel(), &data, 0, |i, c| {
+        let ll8 = lanes::<f64, 2, 3, C, _, (), _, 8>(&model.kernel(), &data, (), 0, |i, c| {
             for l in 0..c.len() {
                 eight[i + l] = c.responsibilities(l).into();
             }
@@ -333,10 +382,12 @@ mod tests {
         for bad in [0, 5, 8, 36] {
             let mut data = points();
             data[bad][1] = f64::NAN;
-            let got = block(&model.kernel(), &data, 100, |i, _| assert!(i + 8 <= bad));
+            let got = block(&model.kernel(), &data, (), 100, |i, _| {
+                assert!(i + LANES <= bad);
+            });
             assert_eq!(got, Err(Error::NonFiniteData { index: 100 + bad }));
             data[bad] = [1e200, 0.0];
-            let got = block(&model.kernel(), &data, 100, |_, _| {});
+            let got = block(&model.kernel(), &data, (), 100, |_, _| {});
             assert_eq!(got, Err(Error::ZeroDensity { index: 100 + bad }));
         }
     }

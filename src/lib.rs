@@ -41,8 +41,8 @@ pub use covariance::{CovarianceKind, Diag, Full, Gaussian, Spherical, Tied};
 pub use data::AsPoint;
 pub use error::Error;
 pub use fit::{
-    em_step, fit, fit_restarts, fit_with_responsibilities, EmStep, FitOptions, FitReport,
-    Iteration, Termination,
+    em_step, fit, fit_restarts, fit_weighted, fit_with_responsibilities, EmStep, FitOptions,
+    FitReport, Iteration, Termination,
 };
 #[cfg(feature = "std")]
 pub use fit::{fit_parallel, SHARD};

@@ -297,7 +297,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Gmm<T, D, K, C>
         }
         let mut total = T::zero();
         for (b, block) in data.chunks(estep::BLOCK).enumerate() {
-            total += estep::block(&self.kernel(), block, b * estep::BLOCK, |_, _| {})?;
+            total += estep::block(&self.kernel(), block, (), b * estep::BLOCK, |_, _| {})?;
         }
         finite_likelihood(total)
     }

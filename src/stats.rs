@@ -6,7 +6,7 @@ use nalgebra::SVector;
 use crate::covariance::{CovarianceKind, Full, Moments1};
 use crate::data::{checked, AsPoint};
 use crate::error::Error;
-use crate::estep::{self, BLOCK};
+use crate::estep::{self, Weights, BLOCK};
 use crate::mixture::Gmm;
 use crate::real::Real;
 
@@ -183,7 +183,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
             return Err(Error::CountOverflow);
         }
         // One point is one block; on an error `add_block` adds nothing.
-        self.add_block(model, core::slice::from_ref(&x), 0, None)
+        self.add_block(model, core::slice::from_ref(&x), (), 0, None)
     }
 
     /// Runs the E-step for every point of `data` under `model` and adds
@@ -209,7 +209,52 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
         let mut scratch = *self;
         let mut total = T::zero();
         for (b, block) in data.chunks(BLOCK).enumerate() {
-            total += scratch.add_block(model, block, b * BLOCK, None)?;
+            total += scratch.add_block(model, block, (), b * BLOCK, None)?;
+        }
+        if !total.is_finite() {
+            return Err(Error::LikelihoodOverflow);
+        }
+        *self = scratch;
+        Ok(total)
+    }
+
+    /// [`accumulate_slice`](Self::accumulate_slice) with a non-negative
+    /// weight per point: a point of weight `w` counts as `w` copies of it
+    /// (its responsibilities times `w`; an integer weight equals that many
+    /// copies to rounding), a point of weight 0 is left out (not even
+    /// checked). Returns `Σᵢ wᵢ ln p(xᵢ)` (one `ln` per point).
+    /// [`points`](Self::points) counts the points of positive weight.
+    ///
+    /// # Errors
+    ///
+    /// As for [`accumulate_slice`](Self::accumulate_slice), plus
+    /// [`Error::LengthMismatch`] if `weights` does not have one entry per
+    /// point and [`Error::InvalidSampleWeight`] naming the first weight
+    /// that is negative, NaN or infinite. On an error the statistics are
+    /// unchanged.
+    pub fn accumulate_weighted<P: AsPoint<T, D>>(
+        &mut self,
+        model: &Gmm<T, D, K, C>,
+        data: &[P],
+        weights: &[T],
+    ) -> Result<T, Error> {
+        self.check(model)?;
+        if weights.len() != data.len() {
+            return Err(Error::LengthMismatch {
+                expected: data.len(),
+                found: weights.len(),
+            });
+        }
+        if let Some(index) = weights
+            .iter()
+            .position(|&w| !(w >= T::zero() && w.is_finite()))
+        {
+            return Err(Error::InvalidSampleWeight { index });
+        }
+        let mut scratch = *self;
+        let mut total = T::zero();
+        for (b, (block, w)) in data.chunks(BLOCK).zip(weights.chunks(BLOCK)).enumerate() {
+            total += scratch.add_block(model, block, w, b * BLOCK, None)?;
         }
         if !total.is_finite() {
             return Err(Error::LikelihoodOverflow);
@@ -223,21 +268,28 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     /// writing each point's responsibilities to `out` when given. Returns
     /// the block's log-likelihood. On an error nothing is added (points
     /// before the bad one may have been written to `out`).
-    pub(crate) fn add_block<P: AsPoint<T, D>>(
+    pub(crate) fn add_block<P: AsPoint<T, D>, W: Weights<T>>(
         &mut self,
         model: &Gmm<T, D, K, C>,
         block: &[P],
+        weights: W,
         first_index: usize,
         mut out: Option<&mut [SVector<T, K>]>,
     ) -> Result<T, Error> {
         let mut sums = Moments::<T, D, K, C>::zero();
         let shift = &self.shift;
-        let ll = estep::block(&model.kernel(), block, first_index, |i, chunk| {
+        let ll = estep::block(&model.kernel(), block, weights, first_index, |i, chunk| {
             // Each point read again from the caller's slice, contiguous,
             // rather than from the chunk's lanes.
             for (l, p) in block.iter().skip(i).take(chunk.len()).enumerate() {
+                let mut r = chunk.responsibilities(l);
+                if let Some(w) = weights.at(i + l) {
+                    if w == T::zero() {
+                        continue; // left out
+                    }
+                    r *= w;
+                }
                 let x = p.to_vector();
-                let r = chunk.responsibilities(l);
                 let d: [SVector<T, D>; K] = core::array::from_fn(|k| x - shift[k]);
                 sums.push(&d, &r);
                 if let Some(slot) = out.as_deref_mut().and_then(|o| o.get_mut(i + l)) {

@@ -18,9 +18,9 @@ pub use report::{EmStep, FitReport, Iteration, Termination};
 pub use restarts::fit_restarts;
 
 use crate::covariance::CovarianceKind;
-use crate::data::{scan, AsPoint};
+use crate::data::{scan, scan_weighted, AsPoint};
 use crate::error::Error;
-use crate::estep::BLOCK;
+use crate::estep::{Weights, BLOCK};
 use crate::linalg;
 use crate::mixture::{finite_likelihood, Gmm};
 use crate::mstep;
@@ -125,9 +125,9 @@ where
         init,
         options,
         scale,
-        data.len(),
+        T::from_count(data.len()),
         callback,
-        |m, s, out| e_pass(data, m, s, out),
+        |m, s, out| e_pass(data, (), m, s, out),
         None,
     )
 }
@@ -166,10 +166,77 @@ where
         init,
         options,
         scale,
-        data.len(),
+        T::from_count(data.len()),
         callback,
-        |m, s, out| e_pass(data, m, s, out),
+        |m, s, out| e_pass(data, (), m, s, out),
         Some(responsibilities),
+    )
+}
+
+/// [`fit`] with a non-negative weight per point (scikit-learn's
+/// `sample_weight`, which `GaussianMixture` lacks): each point counts as
+/// that many copies of itself. An integer weight `w` gives the fit of the
+/// data with the point repeated `w` times (to rounding, about 1e-15
+/// relative); a weight of 0 leaves the point out (it is not even checked,
+/// so a NaN point of weight 0 is allowed). The weights also weigh the
+/// data's scale (the unit of `reg_covar`), the total log-likelihood
+/// `Σᵢ wᵢ ln p(xᵢ)` and its mean, which divides by `Σᵢ wᵢ`. Only the
+/// weights' ratios matter to the model. Cost: as [`fit`] plus one `ln` per
+/// point and pass.
+///
+/// # Errors
+///
+/// As for [`fit`] (counting the points of positive weight in
+/// [`Error::TooFewPoints`]), plus:
+///
+/// * [`Error::LengthMismatch`] unless there is one weight per point;
+/// * [`Error::InvalidSampleWeight`] naming the first weight that is
+///   negative, NaN or infinite, or where the weights' total overflows;
+/// * [`Error::ZeroTotalWeight`] if every weight is 0.
+///
+/// # Example
+///
+/// ```
+/// use core::ops::ControlFlow;
+/// use gaussmix::{fit_weighted, FitOptions, Gmm};
+/// use nalgebra::{matrix, vector};
+///
+/// // The last point counts three times, the third not at all.
+/// let data = [[0.0, 0.1], [0.2, -0.1], [9.0, 9.0], [5.0, 5.1], [5.2, 4.9], [4.9, 5.0]];
+/// let weights = [1.0, 1.0, 0.0, 1.0, 1.0, 3.0];
+/// let start = Gmm::<f64, 2, 2>::new(
+///     [0.5, 0.5],
+///     [vector![1.0, 1.0], vector![4.0, 4.0]],
+///     [matrix![1.0, 0.0; 0.0, 1.0]; 2],
+/// )?;
+/// let go = |_: &_| ControlFlow::Continue(());
+/// let report = fit_weighted(&data, &weights, start, &FitOptions::default(), go)?;
+/// assert!((report.model.weights()[1] - 5.0 / 7.0).abs() < 1e-6);
+/// # Ok::<(), gaussmix::Error>(())
+/// ```
+pub fn fit_weighted<T, const D: usize, const K: usize, C, P, F>(
+    data: &[P],
+    weights: &[T],
+    init: Gmm<T, D, K, C>,
+    options: &FitOptions<T>,
+    callback: F,
+) -> Result<FitReport<T, D, K, C>, Error>
+where
+    T: Real,
+    C: CovarianceKind,
+    P: AsPoint<T, D>,
+    F: FnMut(&Iteration<T>) -> ControlFlow<()>,
+{
+    options.validate()?;
+    let (scale, total) = scan_weighted(data, Some(weights), K)?;
+    run(
+        init,
+        options,
+        scale,
+        total,
+        callback,
+        |m, s, out| e_pass(data, weights, m, s, out),
+        None,
     )
 }
 
@@ -196,7 +263,7 @@ where
     FitOptions::default().with_reg_covar(reg_covar).validate()?;
     let reg = linalg::absolute_reg(reg_covar, scan(data, K)?);
     let mut pass =
-        |m: &Gmm<T, D, K, C>, s: &mut SufficientStats<T, D, K, C>| e_pass(data, m, s, None);
+        |m: &Gmm<T, D, K, C>, s: &mut SufficientStats<T, D, K, C>| e_pass(data, (), m, s, None);
     let mut stats = SufficientStats::new(model);
     pass(model, &mut stats)?;
     let log_likelihood = finite_likelihood(stats.log_likelihood())?;
@@ -282,13 +349,14 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Gmm<T, D, K, C>
     }
 }
 
-/// The EM loop over data of `points` points (validated, of `scale`), whose
-/// E passes `pass` makes, writing responsibilities when asked.
+/// The EM loop over data of total weight `n` (validated, of `scale`; `n` is
+/// the number of points when they are not weighted), whose E passes `pass`
+/// makes, writing responsibilities when asked.
 pub(crate) fn run<T, const D: usize, const K: usize, C, F, E>(
     init: Gmm<T, D, K, C>,
     options: &FitOptions<T>,
     scale: T,
-    points: usize,
+    n: T,
     mut callback: F,
     mut pass: E,
     mut responsibilities: Option<&mut [SVector<T, K>]>,
@@ -304,7 +372,6 @@ where
     ) -> Result<(), Error>,
 {
     let reg = linalg::absolute_reg(options.reg_covar, scale);
-    let n = T::from_count(points);
     let mut model = init;
     let mut effective_reg_covar = T::zero();
     let mut previous: Option<T> = None;
@@ -369,8 +436,9 @@ where
 /// One pass over `data` (checked for size by the caller), accumulating
 /// into `stats` (empty, started for `model`) block by block, and optionally
 /// writing each point's responsibilities.
-fn e_pass<T, const D: usize, const K: usize, C, P>(
+fn e_pass<T, const D: usize, const K: usize, C, P, W>(
     data: &[P],
+    weights: W,
     model: &Gmm<T, D, K, C>,
     stats: &mut SufficientStats<T, D, K, C>,
     responsibilities: Option<&mut [SVector<T, K>]>,
@@ -379,16 +447,19 @@ where
     T: Real,
     C: CovarianceKind,
     P: AsPoint<T, D>,
+    W: Weights<T>,
 {
     match responsibilities {
         None => {
             for (b, block) in data.chunks(BLOCK).enumerate() {
-                stats.add_block(model, block, b * BLOCK, None)?;
+                let w = weights.range(b * BLOCK, BLOCK);
+                stats.add_block(model, block, w, b * BLOCK, None)?;
             }
         }
         Some(out) => {
             for (b, (block, slots)) in data.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).enumerate() {
-                stats.add_block(model, block, b * BLOCK, Some(slots))?;
+                let w = weights.range(b * BLOCK, BLOCK);
+                stats.add_block(model, block, w, b * BLOCK, Some(slots))?;
             }
         }
     }

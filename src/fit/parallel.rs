@@ -81,7 +81,7 @@ where
         init,
         options,
         scale,
-        data.len(),
+        T::from_count(data.len()),
         callback,
         |model, stats, _| sharded_pass(data, threads.get(), model, stats),
         None,
@@ -121,7 +121,7 @@ where
                         .chunks(BLOCK)
                         .enumerate()
                         .try_for_each(|(b, block)| {
-                            s.add_block(model, block, start + b * BLOCK, None)
+                            s.add_block(model, block, (), start + b * BLOCK, None)
                                 .map(|_| ())
                         })
                         .map(|()| s);
