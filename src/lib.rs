@@ -47,6 +47,7 @@ pub use fit::{
 #[cfg(feature = "std")]
 pub use fit::{fit_parallel, SHARD};
 pub use mixture::Gmm;
+pub use mstep::Frozen;
 pub use real::Real;
 pub use stats::SufficientStats;
 

@@ -28,12 +28,70 @@
 //! and leaves the decision to re-seed it to the caller, who sees the zero
 //! weight. (Re-seeding inside the fit would break monotonicity and
 //! reproducibility.) For tied covariance its share is left out of the pool.
+//!
+//! **Frozen parameters** ([`Frozen`]). Held weights, means or covariances
+//! are kept bit for bit, and the free ones take their maximising values
+//! given them, so the step is still a (generalised) EM step and the
+//! likelihood does not decrease at `reg = 0`. With frozen means `μₖ` the
+//! covariance is the scatter about them, not about the new weighted mean:
+//! `S2ₖ/Nₖ − δₖδₖᵀ + (δₖ − eₖ)(δₖ − eₖ)ᵀ` with `eₖ = μₖ − cₖ` (the second
+//! term is what the frozen mean is off the data's weighted mean).
 
 use crate::covariance::CovarianceKind;
 use crate::error::Error;
 use crate::mixture::Gmm;
 use crate::real::Real;
 use crate::stats::SufficientStats;
+
+/// Which parameters an M-step (and so a fit, through
+/// [`FitOptions::frozen`](crate::FitOptions::frozen)) holds fixed: none by
+/// default. Frozen values do not move by a bit; the others are estimated
+/// given them (see the [M-step](crate::SufficientStats::m_step_frozen)).
+///
+/// ```
+/// let hold = gaussmix::Frozen::NONE.with_means().with_covariances();
+/// assert!(hold.means && hold.covariances && !hold.weights);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Frozen {
+    /// The mixture weights stay as they are.
+    pub weights: bool,
+    /// The means stay as they are; covariances are then scatters about them.
+    pub means: bool,
+    /// The covariances stay as they are.
+    pub covariances: bool,
+}
+
+impl Frozen {
+    /// Nothing frozen: the plain M-step.
+    pub const NONE: Self = Self {
+        weights: false,
+        means: false,
+        covariances: false,
+    };
+
+    /// Also hold the weights.
+    #[must_use]
+    pub const fn with_weights(mut self) -> Self {
+        self.weights = true;
+        self
+    }
+
+    /// Also hold the means.
+    #[must_use]
+    pub const fn with_means(mut self) -> Self {
+        self.means = true;
+        self
+    }
+
+    /// Also hold the covariances.
+    #[must_use]
+    pub const fn with_covariances(mut self) -> Self {
+        self.covariances = true;
+        self
+    }
+}
 
 impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats<T, D, K, C> {
     /// The M-step: the parameters that maximise the expected complete-data
@@ -61,9 +119,25 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     /// * [`Error::NonFiniteParameter`] naming a component whose new mean
     ///   overflows `T`.
     pub fn m_step(&self, model: &Gmm<T, D, K, C>, reg: T) -> Result<Gmm<T, D, K, C>, Error> {
+        self.m_step_frozen(model, reg, Frozen::NONE)
+    }
+
+    /// [`m_step`](Self::m_step) holding the parameters `frozen` names
+    /// fixed (bit for bit) and estimating the others given them (see the
+    /// [crate documentation](crate#numerics) and [`Frozen`]).
+    ///
+    /// # Errors
+    ///
+    /// As for [`m_step`](Self::m_step).
+    pub fn m_step_frozen(
+        &self,
+        model: &Gmm<T, D, K, C>,
+        reg: T,
+        frozen: Frozen,
+    ) -> Result<Gmm<T, D, K, C>, Error> {
         self.check(model)?;
         let mut next = *model;
-        m_step(self, &mut next, reg)?;
+        m_step(self, &mut next, reg, frozen)?;
         Ok(next)
     }
 }
@@ -83,13 +157,14 @@ pub(crate) fn m_step<T: Real, const D: usize, const K: usize, C: CovarianceKind>
     stats: &SufficientStats<T, D, K, C>,
     model: &mut Gmm<T, D, K, C>,
     reg: T,
+    frozen: Frozen,
 ) -> Result<T, Error> {
     if !(reg >= T::zero()) || !reg.is_finite() {
         return Err(Error::InvalidOption {
             option: "reg_covar",
         });
     }
-    let m = stats.first_order();
+    let mut m = stats.first_order();
     if stats.points() == 0 || !(m.total > T::zero()) {
         return Err(Error::TooFewPoints {
             points: 0,
@@ -99,17 +174,33 @@ pub(crate) fn m_step<T: Real, const D: usize, const K: usize, C: CovarianceKind>
     if stats.needs_recentring() {
         return Err(Error::NeedsRecentring);
     }
+    if frozen.means {
+        // δₖ − eₖ: how far the frozen mean is from the data's weighted mean
+        // (as seen from the shift), which the covariance must add back.
+        let means = model.means();
+        m.excess = Some(core::array::from_fn(|k| {
+            m.delta(k) - (means[k] - stats.shift()[k])
+        }));
+    }
     model.update(|weights, means, params| {
-        for (k, mean) in means.iter_mut().enumerate() {
-            if m.live[k] {
-                *mean = stats.shift()[k] + m.delta(k);
-                if !mean.iter().all(|&v| v.is_finite()) {
-                    return Err(Error::NonFiniteParameter { component: k });
+        if !frozen.means {
+            for (k, mean) in means.iter_mut().enumerate() {
+                if m.live[k] {
+                    *mean = stats.shift()[k] + m.delta(k);
+                    if !mean.iter().all(|&v| v.is_finite()) {
+                        return Err(Error::NonFiniteParameter { component: k });
+                    }
                 }
             }
         }
-        let lambda = C::m_step(stats.second(), &m, reg, params)?;
-        *weights = m.counts / m.total;
+        let lambda = if frozen.covariances {
+            T::zero()
+        } else {
+            C::m_step(stats.second(), &m, reg, params)?
+        };
+        if !frozen.weights {
+            *weights = m.counts / m.total;
+        }
         Ok(lambda)
     })
 }

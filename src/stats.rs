@@ -368,6 +368,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
                 let r = T::lit(16.0) * T::EPS * size;
                 r * r
             }),
+            excess: None,
         }
     }
 

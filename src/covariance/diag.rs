@@ -178,7 +178,11 @@ impl CovarianceKind for Diag {
         each_component(params, &m.live, |k| {
             let inv = T::one() / m.counts[k];
             let delta = m.delta(k);
-            DiagFactor::lifted(&s[k].zip_map(&delta, |s2, d| s2 * inv - d * d), reg)
+            let mut v = s[k].zip_map(&delta, |s2, d| s2 * inv - d * d);
+            if let Some(x) = m.excess(k) {
+                v += x.component_mul(&x);
+            }
+            DiagFactor::lifted(&v, reg)
         })
     }
 

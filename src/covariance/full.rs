@@ -225,6 +225,9 @@ impl CovarianceKind for Full {
             let delta = m.delta(k);
             let cov = scatter(&s[k], m.counts[k], |c| {
                 linalg::add_outer_lower(c, &delta, -T::one());
+                if let Some(x) = m.excess(k) {
+                    linalg::add_outer_lower(c, &x, T::one());
+                }
             });
             Factor::lifted(&cov, reg)
         })

@@ -231,6 +231,10 @@ pub struct Moments1<T: Real, const D: usize, const K: usize> {
     /// Per component `(16 ε ‖cₖ‖∞)²`: variances below it are rounding noise
     /// of coordinates near the shift `cₖ`, so their cancellation is no loss.
     pub(crate) resolution: [T; K],
+    /// With frozen means `μₖ`, per component `δₖ − (μₖ − cₖ)`: the
+    /// covariance about `μₖ` is the scatter about the weighted mean plus
+    /// its outer product.
+    pub(crate) excess: Option<[SVector<T, D>; K]>,
 }
 
 impl<T: Real, const D: usize, const K: usize> Moments1<T, D, K> {
@@ -238,6 +242,12 @@ impl<T: Real, const D: usize, const K: usize> Moments1<T, D, K> {
     #[inline]
     pub(crate) fn delta(&self, k: usize) -> SVector<T, D> {
         self.first[k] * (T::one() / self.counts[k])
+    }
+
+    /// Component `k`'s frozen-mean correction (see `excess`), if any.
+    #[inline]
+    pub(crate) fn excess(&self, k: usize) -> Option<SVector<T, D>> {
+        self.excess.map(|e| e[k])
     }
 }
 

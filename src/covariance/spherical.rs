@@ -170,7 +170,11 @@ impl CovarianceKind for Spherical {
     ) -> Result<T, Error> {
         each_component(params, &m.live, |k| {
             let delta = m.delta(k);
-            let variance = (s[k] * (T::one() / m.counts[k]) - delta.dot(&delta)) / T::from_count(D);
+            let mut sum = s[k] * (T::one() / m.counts[k]) - delta.dot(&delta);
+            if let Some(x) = m.excess(k) {
+                sum += x.dot(&x);
+            }
+            let variance = sum / T::from_count(D);
             SphericalFactor::lifted(variance, D, reg)
         })
     }

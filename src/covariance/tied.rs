@@ -124,6 +124,9 @@ impl CovarianceKind for Tied {
                 if m.live[k] {
                     let delta = m.delta(k);
                     linalg::add_outer_lower(c, &delta, -(m.counts[k] * inv));
+                    if let Some(x) = m.excess(k) {
+                        linalg::add_outer_lower(c, &x, m.counts[k] * inv);
+                    }
                 }
             }
         });

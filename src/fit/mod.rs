@@ -23,7 +23,7 @@ use crate::error::Error;
 use crate::estep::{Weights, BLOCK};
 use crate::linalg;
 use crate::mixture::{finite_likelihood, Gmm};
-use crate::mstep;
+use crate::mstep::{self, Frozen};
 use crate::real::Real;
 use crate::stats::SufficientStats;
 
@@ -268,7 +268,7 @@ where
     pass(model, &mut stats)?;
     let log_likelihood = finite_likelihood(stats.log_likelihood())?;
     let mut next = *model;
-    let effective_reg_covar = m_step(&mut pass, &mut next, &mut stats, reg)?;
+    let effective_reg_covar = m_step(&mut pass, &mut next, &mut stats, reg, Frozen::NONE)?;
     let model = next;
     Ok(EmStep {
         model,
@@ -290,6 +290,7 @@ fn m_step<T, const D: usize, const K: usize, C, E>(
     model: &mut Gmm<T, D, K, C>,
     stats: &mut SufficientStats<T, D, K, C>,
     reg: T,
+    frozen: Frozen,
 ) -> Result<T, Error>
 where
     T: Real,
@@ -308,7 +309,7 @@ where
         pass(model, stats)?;
         passes += 1;
     }
-    mstep::m_step(stats, model, reg)
+    mstep::m_step(stats, model, reg, frozen)
 }
 
 impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Gmm<T, D, K, C> {
@@ -427,7 +428,13 @@ where
         if iterations >= options.max_iter {
             return report(Termination::MaxIterations, &model);
         }
-        effective_reg_covar = m_step(&mut |m, s| pass(m, s, None), &mut model, &mut stats, reg)?;
+        effective_reg_covar = m_step(
+            &mut |m, s| pass(m, s, None),
+            &mut model,
+            &mut stats,
+            reg,
+            options.frozen,
+        )?;
         previous = Some(mean_log_likelihood);
         iterations += 1;
     }

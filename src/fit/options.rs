@@ -1,6 +1,7 @@
 //! How a fit runs: configuration, apart from the model and the results.
 
 use crate::error::Error;
+use crate::mstep::Frozen;
 use crate::real::Real;
 
 /// How a fit runs. Build with [`FitOptions::default`] and the `with_*`
@@ -52,6 +53,11 @@ pub struct FitOptions<T: Real> {
     /// `10⁻¹² s` is below the rounding of ordinary variances, so it acts
     /// only where a covariance would otherwise not factorise.
     pub reg_covar: T,
+    /// Parameters held fixed: none by default. Frozen values do not move by
+    /// a bit; the others are estimated given them (with frozen means, the
+    /// covariances are scatters about them), so the likelihood still never
+    /// falls at `reg_covar = 0`. Frozen covariances are not regularised.
+    pub frozen: Frozen,
 }
 
 impl<T: Real> Default for FitOptions<T> {
@@ -60,6 +66,7 @@ impl<T: Real> Default for FitOptions<T> {
             max_iter: 100,
             tol: T::lit(1e-3),
             reg_covar: T::DEFAULT_REG_COVAR,
+            frozen: Frozen::NONE,
         }
     }
 }
@@ -83,6 +90,19 @@ impl<T: Real> FitOptions<T> {
     #[must_use]
     pub fn with_reg_covar(mut self, reg_covar: T) -> Self {
         self.reg_covar = reg_covar;
+        self
+    }
+
+    /// Sets [`frozen`](Self::frozen).
+    ///
+    /// ```
+    /// use gaussmix::{FitOptions, Frozen};
+    /// let options = FitOptions::<f64>::default().with_frozen(Frozen::NONE.with_means());
+    /// assert!(options.frozen.means);
+    /// ```
+    #[must_use]
+    pub fn with_frozen(mut self, frozen: Frozen) -> Self {
+        self.frozen = frozen;
         self
     }
 

@@ -1,0 +1,189 @@
+//! Frozen parameters (`FitOptions::frozen`, `SufficientStats::m_step_frozen`):
+//! held values do not move by a bit, the free ones are the maximising
+//! values given them (checked against a direct computation from the
+//! responsibilities), and the likelihood never falls at `reg_covar = 0`.
+
+mod common;
+
+use std::ops::ControlFlow;
+
+use gaussmix::nalgebra::{SMatrix, SVector};
+use gaussmix::{
+    fit, init, CovarianceKind, Diag, FitOptions, Frozen, Full, Gmm, Spherical, SufficientStats,
+    Tied,
+};
+
+fn data() -> Vec<SVector<f64, 2>> {
+    common::sample(&common::three_clusters(), 300, 31)
+}
+
+/// Every non-empty choice of frozen parameters.
+fn choices() -> Vec<Frozen> {
+    let mut out = Vec::new();
+    for bits in 1..8 {
+        let mut f = Frozen::NONE;
+        if bits & 1 != 0 {
+            f = f.with_weights();
+        }
+        if bits & 2 != 0 {
+            f = f.with_means();
+        }
+        if bits & 4 != 0 {
+            f = f.with_covariances();
+        }
+        out.push(f);
+    }
+    out
+}
+
+fn bits<const R: usize, const C: usize>(m: &SMatrix<f64, R, C>) -> Vec<u64> {
+    m.iter().map(|v| v.to_bits()).collect()
+}
+
+fn held_values_do_not_move<C: CovarianceKind>() {
+    let data = data();
+    let start: Gmm<f64, 2, 3, C> = init::random_points(&data, &mut common::rng(8)).unwrap();
+    for frozen in choices() {
+        let options = FitOptions::default()
+            .with_tol(0.0)
+            .with_max_iter(15)
+            .with_reg_covar(0.0)
+            .with_frozen(frozen);
+        let mut trace = Vec::new();
+        let report = fit(&data, start, &options, |it| {
+            trace.push(it.log_likelihood);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        let (a, b) = (&report.model, &start);
+        let what = format!("{} {frozen:?}", C::NAME);
+        assert_eq!(
+            bits(&SMatrix::from(a.weights())) == bits(&SMatrix::from(b.weights())),
+            frozen.weights,
+            "weights, {what}"
+        );
+        for k in 0..3 {
+            assert_eq!(
+                bits(&a.means()[k]) == bits(&b.means()[k]),
+                frozen.means,
+                "mean {k}, {what}"
+            );
+            assert_eq!(
+                bits(&a.covariances()[k]) == bits(&b.covariances()[k]),
+                frozen.covariances,
+                "covariance {k}, {what}"
+            );
+        }
+        for pair in trace.windows(2) {
+            assert!(
+                pair[1] >= pair[0] - 1e-9 * pair[0].abs(),
+                "{what}: {pair:?}"
+            );
+        }
+        assert!(trace.len() == 16, "{what}");
+    }
+}
+
+#[test]
+fn held_values_do_not_move_and_the_likelihood_never_falls() {
+    held_values_do_not_move::<Full>();
+    held_values_do_not_move::<Diag>();
+    held_values_do_not_move::<Spherical>();
+    held_values_do_not_move::<Tied>();
+}
+
+/// One M-step with frozen means from `model`, against the scatter about
+/// the frozen means computed directly from the responsibilities.
+#[test]
+fn frozen_means_give_the_scatter_about_them() {
+    let data = data();
+    // A model whose means are off the clusters' centres, so the weighted
+    // means and the frozen ones differ.
+    let truth = common::three_clusters();
+    let model = Gmm::<f64, 2, 3>::new(
+        truth.weights().into(),
+        truth.means().map(|m| m + SVector::from([0.7, -0.4])),
+        truth.covariances(),
+    )
+    .unwrap();
+    let mut stats = SufficientStats::new(&model);
+    stats.accumulate_slice(&model, &data).unwrap();
+    let next = stats
+        .m_step_frozen(&model, 0.0, Frozen::NONE.with_means())
+        .unwrap();
+    let mut counts = [0.0; 3];
+    let mut scatter = [SMatrix::<f64, 2, 2>::zeros(); 3];
+    for x in &data {
+        let r = model.responsibilities(x).unwrap();
+        for k in 0..3 {
+            let d = x - model.means()[k];
+            counts[k] += r[k];
+            scatter[k] += d * d.transpose() * r[k];
+        }
+    }
+    let total: f64 = counts.iter().sum();
+    for k in 0..3 {
+        let want = scatter[k] / counts[k];
+        let got = next.covariances()[k];
+        assert!(
+            (got - want).norm() <= 1e-12 * want.norm(),
+            "{k}: {got} vs {want}"
+        );
+        assert!((next.weights()[k] - counts[k] / total).abs() <= 1e-12);
+        assert_eq!(next.means()[k], model.means()[k]);
+    }
+    // The other kinds take their part of the same scatter.
+    let diag = Gmm::<f64, 2, 3, Diag>::new(
+        model.weights().into(),
+        model.means(),
+        model.covariances().map(|c| c.diagonal()),
+    )
+    .unwrap();
+    let mut s = SufficientStats::new(&diag);
+    s.accumulate_slice(&diag, &data).unwrap();
+    let next = s
+        .m_step_frozen(&diag, 0.0, Frozen::NONE.with_means())
+        .unwrap();
+    let mut scatter = [SMatrix::<f64, 2, 2>::zeros(); 3];
+    let mut counts = [0.0; 3];
+    for x in &data {
+        let r = diag.responsibilities(x).unwrap();
+        for k in 0..3 {
+            let d = x - diag.means()[k];
+            counts[k] += r[k];
+            scatter[k] += d * d.transpose() * r[k];
+        }
+    }
+    for k in 0..3 {
+        let want = (scatter[k] / counts[k]).diagonal();
+        let got = next.covariances()[k].diagonal();
+        assert!((got - want).norm() <= 1e-12 * want.norm(), "diag {k}");
+    }
+}
+
+/// With frozen covariances the means are the weighted means, the weights
+/// the soft counts' shares, and the covariances are not regularised.
+#[test]
+fn frozen_covariances_leave_means_and_weights_free() {
+    let data = data();
+    let model = common::three_clusters();
+    let mut stats = SufficientStats::new(&model);
+    stats.accumulate_slice(&model, &data).unwrap();
+    let next = stats
+        .m_step_frozen(&model, 1e-3, Frozen::NONE.with_covariances())
+        .unwrap();
+    let mut counts = [0.0; 3];
+    let mut sums = [SVector::<f64, 2>::zeros(); 3];
+    for x in &data {
+        let r = model.responsibilities(x).unwrap();
+        for k in 0..3 {
+            counts[k] += r[k];
+            sums[k] += x * r[k];
+        }
+    }
+    for k in 0..3 {
+        let want = sums[k] / counts[k];
+        assert!((next.means()[k] - want).norm() <= 1e-12 * want.norm());
+        assert_eq!(next.covariances()[k], model.covariances()[k]);
+    }
+}
