@@ -22,7 +22,10 @@ use std::ops::ControlFlow;
 
 use common::Kind;
 use gaussmix::nalgebra::{SMatrix, SVector};
-use gaussmix::{em_step, fit, Diag, FitOptions, Full, Gmm, Spherical, Termination, Tied};
+use gaussmix::{
+    em_step, fit, Diag, FitOptions, Frozen, Full, Gmm, Spherical, SufficientStats, Termination,
+    Tied,
+};
 
 /// Allowed deviation, relative to `max(1, |reference|)`.
 const TOL: f64 = 1e-9;
@@ -69,6 +72,8 @@ impl<const D: usize, const K: usize> Snapshot<D, K> {
 struct Fixture<const D: usize, const K: usize> {
     /// The covariance kind named by the `kind` line (`"full"` without one).
     kind: String,
+    /// The parameters the `frozen` line holds fixed (none without one).
+    frozen: Frozen,
     data: Vec<[f64; D]>,
     snapshots: Vec<Snapshot<D, K>>,
 }
@@ -138,6 +143,7 @@ impl<const D: usize, const K: usize> Partial<D, K> {
 fn parse<const D: usize, const K: usize>(text: &str) -> Fixture<D, K> {
     let mut points = None;
     let mut kind = None;
+    let mut frozen = Frozen::NONE;
     let mut data = Vec::new();
     let mut snapshots = Vec::new();
     let mut current: Option<Partial<D, K>> = None;
@@ -163,6 +169,17 @@ fn parse<const D: usize, const K: usize>(text: &str) -> Fixture<D, K> {
                 assert!(kind.is_none(), "line {line}: second kind line");
                 assert!(current.is_none(), "line {line}: kind after iteration");
                 kind = Some(rest[0].to_string());
+            }
+            "frozen" => {
+                assert!(current.is_none(), "line {line}: frozen after iteration");
+                for name in rest {
+                    frozen = match *name {
+                        "weights" => frozen.with_weights(),
+                        "means" => frozen.with_means(),
+                        "covariances" => frozen.with_covariances(),
+                        other => panic!("line {line}: unknown frozen parameter {other:?}"),
+                    };
+                }
             }
             "point" => {
                 assert!(current.is_none(), "line {line}: point after iteration");
@@ -218,6 +235,7 @@ fn parse<const D: usize, const K: usize>(text: &str) -> Fixture<D, K> {
     );
     Fixture {
         kind: kind.unwrap_or_else(|| "full".to_string()),
+        frozen,
         data,
         snapshots,
     }
@@ -356,6 +374,13 @@ fn check_case<C: Kind, const D: usize, const K: usize>(case: &'static str, text:
         check.model("recorded model", &s.model::<C>(), data, s);
     }
 
+    if fixture.frozen != Frozen::NONE {
+        check_frozen(&fixture, init, &mut check);
+        check.report(&format!("kind {}, frozen {:?}", C::NAME, fixture.frozen));
+        assert!(check.max_rel <= TOL, "{case}: largest relative deviation");
+        return;
+    }
+
     // em_step, one iteration at a time. The step out of the last recorded
     // model is also taken, only for the log-likelihood it returns.
     let mut model = init;
@@ -457,6 +482,63 @@ fn check_case<C: Kind, const D: usize, const K: usize>(case: &'static str, text:
     assert!(check.max_rel <= TOL, "{case}: largest relative deviation");
 }
 
+/// A fixture with frozen parameters: M-steps one at a time
+/// (`SufficientStats::m_step_frozen`) and fits with `FitOptions::frozen`
+/// (tol = 0, no regularisation) against every recorded model.
+fn check_frozen<C: Kind, const D: usize, const K: usize>(
+    fixture: &Fixture<D, K>,
+    init: Gmm<f64, D, K, C>,
+    check: &mut Checker,
+) {
+    let data = &fixture.data;
+    let frozen = fixture.frozen;
+    let last = fixture.snapshots.last().map_or(0, |s| s.iteration);
+    let mut model = init;
+    for t in 0..=last {
+        if let Some(want) = fixture.snapshot(t) {
+            check.model("m_step_frozen", &model, data, want);
+        }
+        let mut stats = SufficientStats::new(&model);
+        stats.accumulate_slice(&model, data).unwrap();
+        while stats.needs_recentring() {
+            stats = stats.recentred();
+            stats.accumulate_slice(&model, data).unwrap();
+        }
+        let next = stats.m_step_frozen(&model, 0.0, frozen).unwrap();
+        // The frozen parameters do not move by a bit.
+        if frozen.weights {
+            assert_eq!(next.weights(), model.weights(), "iteration {t}: weights");
+        }
+        if frozen.means {
+            assert_eq!(next.means(), model.means(), "iteration {t}: means");
+        }
+        if frozen.covariances {
+            assert_eq!(
+                next.covariances(),
+                model.covariances(),
+                "iteration {t}: covariances"
+            );
+        }
+        model = next;
+    }
+    for want in fixture.snapshots.iter().filter(|s| s.iteration > 0) {
+        let t = want.iteration;
+        let options = FitOptions::default()
+            .with_max_iter(t)
+            .with_tol(0.0)
+            .with_reg_covar(0.0)
+            .with_frozen(frozen);
+        let report = fit(data, init, &options, |_| ControlFlow::Continue(())).unwrap();
+        assert_eq!(report.iterations, t, "fit(max_iter = {t}) with {frozen:?}");
+        check.model(
+            &format!("fit(max_iter = {t}, frozen)"),
+            &report.model,
+            data,
+            want,
+        );
+    }
+}
+
 /// Reads `tests/reference/{case}.txt` and checks it for kind `C`.
 fn check_file<C: Kind, const D: usize, const K: usize>(case: &'static str) {
     let path = format!("{}/tests/reference/{case}.txt", env!("CARGO_MANIFEST_DIR"));
@@ -487,6 +569,19 @@ fixtures! {
     d5k4_diag_matches_numpy_reference: "d5k4_diag", Diag, D = 5, K = 4;
     d5k4_spherical_matches_numpy_reference: "d5k4_spherical", Spherical, D = 5, K = 4;
     d5k4_tied_matches_numpy_reference: "d5k4_tied", Tied, D = 5, K = 4;
+    d2k3_frozen_means_matches_numpy_reference: "d2k3_frozen_means", Full, D = 2, K = 3;
+    d2k3_diag_frozen_means_matches_numpy_reference: "d2k3_diag_frozen_means", Diag, D = 2, K = 3;
+    d2k3_spherical_frozen_means_matches_numpy_reference:
+        "d2k3_spherical_frozen_means", Spherical, D = 2, K = 3;
+    d2k3_tied_frozen_means_matches_numpy_reference: "d2k3_tied_frozen_means", Tied, D = 2, K = 3;
+    d2k3_frozen_weights_covariances_matches_numpy_reference:
+        "d2k3_frozen_weights_covariances", Full, D = 2, K = 3;
+    d2k3_diag_frozen_weights_covariances_matches_numpy_reference:
+        "d2k3_diag_frozen_weights_covariances", Diag, D = 2, K = 3;
+    d2k3_spherical_frozen_weights_covariances_matches_numpy_reference:
+        "d2k3_spherical_frozen_weights_covariances", Spherical, D = 2, K = 3;
+    d2k3_tied_frozen_weights_covariances_matches_numpy_reference:
+        "d2k3_tied_frozen_weights_covariances", Tied, D = 2, K = 3;
 }
 
 /// No fixture in `tests/reference/` goes unchecked: the `.txt` files there
