@@ -5,6 +5,7 @@ use core::fmt;
 /// Everything that can go wrong in gaussmix, as a small `Copy` value that
 /// needs no allocator. Each variant says which input was at fault and, where
 /// it helps, where (a point's index in the data, a component's index).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Error {

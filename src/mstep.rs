@@ -52,6 +52,7 @@ use crate::stats::SufficientStats;
 /// let hold = gaussmix::Frozen::NONE.with_means().with_covariances();
 /// assert!(hold.means && hold.covariances && !hold.weights);
 /// ```
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Frozen {

@@ -13,6 +13,7 @@ use crate::real::Real;
 ///     .with_tol(1e-4);
 /// assert_eq!(options.max_iter, 50);
 /// ```
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct FitOptions<T: Real> {

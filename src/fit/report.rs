@@ -6,6 +6,7 @@ use crate::real::Real;
 
 /// What the callback of [`fit`](crate::fit) sees after each E pass: one
 /// entry of the seed notebook's log-likelihood trace.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Iteration<T: Real> {
@@ -19,6 +20,7 @@ pub struct Iteration<T: Real> {
 }
 
 /// Why a fit stopped.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Termination {
