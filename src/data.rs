@@ -84,6 +84,15 @@ pub(crate) fn scan<T: Real, const D: usize, P: AsPoint<T, D>>(
     Ok(scan_weighted(data, None, needed)?.0)
 }
 
+/// A sample weight gaussmix accepts: 0, or finite and at least `T`'s
+/// smallest normal number (a subnormal weight would make the weighted sums
+/// lose their precision, and only the weights' ratios matter, so a data set
+/// of tiny weights can be scaled up).
+#[inline]
+pub(crate) fn valid_weight<T: Real>(w: T) -> bool {
+    w == T::zero() || (w >= T::MIN_NORMAL && w.is_finite())
+}
+
 /// [`scan`] with sample weights: the weights are checked first (finite,
 /// non-negative, a finite total that is not 0, one per point); a point of
 /// weight 0 is left out (not even checked), the others count with their
@@ -114,7 +123,7 @@ pub(crate) fn scan_weighted<T: Real, const D: usize, P: AsPoint<T, D>>(
         }
         for (index, &w) in weights.iter().enumerate() {
             total += w;
-            if !(w >= T::zero()) || !total.is_finite() {
+            if !valid_weight(w) || !total.is_finite() {
                 return Err(Error::InvalidSampleWeight { index });
             }
             points += usize::from(w > T::zero());

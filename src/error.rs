@@ -41,11 +41,13 @@ pub enum Error {
         component: usize,
     },
     /// A sample weight (see [`fit_weighted`](crate::fit_weighted)) is
-    /// negative, NaN or infinite, or the weights' running total overflows
-    /// `T` at this point.
+    /// negative, NaN, infinite or subnormal (positive but below `T`'s
+    /// smallest normal number), or the weights' running total overflows `T`
+    /// at this point.
     ///
-    /// *Fix:* weights must be finite and non-negative; rescale them (only
-    /// their ratios matter to the fit) if their total overflows.
+    /// *Fix:* weights must be 0 or finite and normal; rescale them (only
+    /// their ratios matter to the fit) if they are tiny or their total
+    /// overflows.
     InvalidSampleWeight {
         /// Position of the offending weight.
         index: usize,
@@ -167,7 +169,7 @@ impl fmt::Display for Error {
             }
             Error::InvalidSampleWeight { index } => write!(
                 f,
-                "sample weight {index} is negative, NaN or infinite, or the total overflows there"
+                "sample weight {index} is negative, NaN, infinite or subnormal, or the total overflows there"
             ),
             Error::ZeroTotalWeight => f.write_str("every sample weight is zero"),
             Error::InvalidWeights => f.write_str(

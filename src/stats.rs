@@ -4,7 +4,7 @@
 use nalgebra::SVector;
 
 use crate::covariance::{CovarianceKind, Full, Moments1};
-use crate::data::{checked, AsPoint};
+use crate::data::{checked, valid_weight, AsPoint};
 use crate::error::Error;
 use crate::estep::{self, Weights, BLOCK};
 use crate::mixture::Gmm;
@@ -230,8 +230,8 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     /// As for [`accumulate_slice`](Self::accumulate_slice), plus
     /// [`Error::LengthMismatch`] if `weights` does not have one entry per
     /// point and [`Error::InvalidSampleWeight`] naming the first weight
-    /// that is negative, NaN or infinite. On an error the statistics are
-    /// unchanged.
+    /// that is negative, NaN, infinite or subnormal. On an error the
+    /// statistics are unchanged.
     pub fn accumulate_weighted<P: AsPoint<T, D>>(
         &mut self,
         model: &Gmm<T, D, K, C>,
@@ -245,9 +245,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
                 found: weights.len(),
             });
         }
-        if let Some(index) = weights
-            .iter()
-            .position(|&w| !(w >= T::zero() && w.is_finite()))
+        if let Some(index) = weights.iter().position(|&w| !valid_weight(w))
         {
             return Err(Error::InvalidSampleWeight { index });
         }

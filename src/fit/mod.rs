@@ -181,8 +181,9 @@ where
 /// so a NaN point of weight 0 is allowed). The weights also weigh the
 /// data's scale (the unit of `reg_covar`), the total log-likelihood
 /// `Σᵢ wᵢ ln p(xᵢ)` and its mean, which divides by `Σᵢ wᵢ`. Only the
-/// weights' ratios matter to the model. Cost: as [`fit`] plus one `ln` per
-/// point and pass.
+/// weights' ratios matter to the model (while the weighted sums stay in
+/// `T`'s range: scale weights near its limits towards 1). Cost: as [`fit`]
+/// plus one `ln` per point and pass.
 ///
 /// # Errors
 ///
@@ -191,8 +192,12 @@ where
 ///
 /// * [`Error::LengthMismatch`] unless there is one weight per point;
 /// * [`Error::InvalidSampleWeight`] naming the first weight that is
-///   negative, NaN or infinite, or where the weights' total overflows;
-/// * [`Error::ZeroTotalWeight`] if every weight is 0.
+///   negative, NaN, infinite or subnormal, or where the weights' total
+///   overflows;
+/// * [`Error::ZeroTotalWeight`] if every weight is 0;
+/// * [`Error::DataOverflow`] if the weighted squared deviations overflow
+///   (huge weights), [`Error::LikelihoodOverflow`] if the weighted
+///   log-likelihood does (the callback may then have seen `±∞`).
 ///
 /// # Example
 ///

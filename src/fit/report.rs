@@ -13,7 +13,10 @@ pub struct Iteration<T: Real> {
     /// M-steps done so far: 0 for the initial model, then 1, 2, …
     pub iteration: usize,
     /// Total log-likelihood `Σᵢ ln p(xᵢ)` of the current model; `−∞` if it
-    /// overflows `T` (only for a start astronomically far from the data).
+    /// overflows `T` (only for a start astronomically far from the data),
+    /// and with [`fit_weighted`](crate::fit_weighted) and weights near
+    /// `T`'s largest value possibly `+∞` or NaN (the fit then ends in
+    /// [`Error::LikelihoodOverflow`](crate::Error::LikelihoodOverflow)).
     pub log_likelihood: T,
     /// `log_likelihood / N`.
     pub mean_log_likelihood: T,
