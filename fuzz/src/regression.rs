@@ -148,7 +148,9 @@ pub fn replay_document(target: &str, text: &str) -> Outcome {
         }
         Ok((doc.status, doc.input))
     }
-    let parsed: Result<(Status, Box<dyn FnOnce()>), String> = match target {
+    /// A parsed document: its status and its case, ready to run.
+    type Parsed = Result<(Status, Box<dyn FnOnce()>), String>;
+    let parsed: Parsed = match target {
         fit::NAME => parse(target, text)
             .map(|(s, d): (_, fit::Doc)| (s, Box::new(move || fit::run(&d)) as Box<dyn FnOnce()>)),
         inference::NAME => parse(target, text).map(|(s, d): (_, inference::Doc)| {

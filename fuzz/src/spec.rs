@@ -8,7 +8,7 @@ use gaussmix::nalgebra::{SMatrix, SVector};
 use gaussmix::Gmm;
 
 use crate::case::{to_vector, Covariances, Kind, Model, Vector};
-use crate::num::{Num, Scalar, V};
+use crate::num::{f, Num, Scalar, V};
 use crate::rng::SplitMix;
 
 /// The most data points a target passes to gaussmix (keeps executions fast).
@@ -209,5 +209,81 @@ impl DataSpec {
             }
         };
         points.iter().map(to_vector).collect()
+    }
+}
+
+/// Sample weights for `fit_weighted` and `SufficientStats::accumulate_weighted`:
+/// a base value per point, some entries overwritten with arbitrary values,
+/// and a length that is usually the number of points.
+#[derive(Arbitrary, Clone, Debug)]
+pub struct SampleWeightSpec {
+    pub base: BaseWeights,
+    /// Up to 8 entries `(i mod len, value)` overwritten (in `T`).
+    pub replace: Vec<(u8, Num)>,
+    /// The number of weights for `N` points: `0` → `N − 1` (`N + 1` when
+    /// `N` is 0), `1` → `N + 1`, `2` → none, anything else `N`.
+    pub length: u8,
+}
+
+/// The weights before [`SampleWeightSpec::replace`], cycled over the points
+/// (an empty list gives 1 each).
+#[derive(Arbitrary, Clone, Debug)]
+pub enum BaseWeights {
+    /// 1 each: the unweighted fit, which the target compares.
+    Ones,
+    /// `b mod 4`: copies of the point (0, 1, 2 or 3), zeros included.
+    Counts(Vec<u8>),
+    /// As `Counts`, and 0 for every point that is not finite (a point of
+    /// weight 0 is left out, not even checked).
+    SkipNonFinite(Vec<u8>),
+    /// `(b mod 4) · s` for any `s`: tiny, subnormal, huge (the total
+    /// overflows), negative, NaN (also `0 · ∞`).
+    Scaled(Vec<u8>, Num),
+    /// Any values.
+    Raw(Vec<Num>),
+}
+
+impl SampleWeightSpec {
+    /// The weights for `data`, in `T`.
+    pub fn weights<T: Scalar, const D: usize>(&self, data: &[SVector<T, D>]) -> Vec<T> {
+        let n = data.len();
+        let len = match self.length {
+            0 if n == 0 => 1,
+            0 => n - 1,
+            1 => n + 1,
+            2 => 0,
+            _ => n,
+        };
+        let count = |b: &[u8], i: usize| -> Option<T> {
+            (!b.is_empty()).then(|| T::of_f64(f64::from(b[i % b.len()] % 4)))
+        };
+        let mut w: Vec<T> = (0..len)
+            .map(|i| {
+                let base = match &self.base {
+                    BaseWeights::Ones => None,
+                    BaseWeights::Counts(b) => count(b, i),
+                    BaseWeights::SkipNonFinite(b) => {
+                        let finite = data
+                            .get(i)
+                            .is_none_or(|x| x.iter().all(|&c| f(c).is_finite()));
+                        if finite {
+                            count(b, i)
+                        } else {
+                            Some(T::zero())
+                        }
+                    }
+                    BaseWeights::Scaled(b, s) => count(b, i).map(|c| c * s.get::<T>()),
+                    BaseWeights::Raw(v) => (!v.is_empty()).then(|| v[i % v.len()].get()),
+                };
+                base.unwrap_or_else(T::one)
+            })
+            .collect();
+        if !w.is_empty() {
+            for (i, v) in self.replace.iter().take(8) {
+                let len = w.len();
+                w[usize::from(*i) % len] = v.get();
+            }
+        }
+        w
     }
 }

@@ -2,7 +2,10 @@
 //! `init::random_points`, `init::kmeans_plus_plus` (with and without its
 //! buffer) or an arbitrary user model, through `fit`,
 //! `fit_with_responsibilities`, `em_step` (and `Gmm::fit` with one
-//! iteration) or `SufficientStats` by hand over two shards.
+//! iteration), `SufficientStats` by hand over two shards, `fit_weighted`
+//! with arbitrary sample weights (and `SufficientStats::accumulate_weighted`),
+//! `fit` with frozen parameters (and `SufficientStats::m_step_frozen`), or
+//! `fit_restarts`.
 //!
 //! Asserts: no panic; on `Ok` every model passes `check_model` (finite,
 //! weights ≥ 0 summing to 1, covariances symmetric positive definite, the
@@ -11,24 +14,39 @@
 //! `iterations ≤ max_iter` and consistent with the termination and the
 //! trace (`Converged` only on a change below `tol` and above minus
 //! rounding); `decreases` counts the trace's falls beyond rounding and is 0
-//! for plain EM (`reg_covar = 0`) unless a covariance of the returned model
-//! is singular at `T`'s resolution; `effective_reg_covar` is finite, ≥ 0, 0
-//! without regularisation or M-step, else at least the smallest normal
-//! number; responsibilities are distributions equal to
+//! for plain EM (`reg_covar = 0`, also weighted or with frozen parameters)
+//! unless a covariance of the returned model is singular at `T`'s
+//! resolution; `effective_reg_covar` is finite, ≥ 0, 0 without
+//! regularisation, M-step or free covariances, else at least the smallest
+//! normal number; responsibilities are distributions equal to
 //! `model.responsibilities(x)`; `em_step` gives `Gmm::fit`'s first M-step;
 //! on `Err`, the documented error for the input where the docs determine
 //! it, and never `NotPositiveDefinite` (nor an overflow) for an *ordinary*
 //! input ([`ordinary`]). Shards: `m_step` of statistics that
 //! `needs_recentring()` is `Err(NeedsRecentring)` (and only those), and
-//! recentred passes over the same points fix it.
+//! recentred passes over the same points fix it. Weighted: the documented
+//! weight errors in order (`LengthMismatch`, `InvalidSampleWeight` at the
+//! first bad weight or where the running total overflows,
+//! `ZeroTotalWeight`, `TooFewPoints` counting positive weights,
+//! `NonFiniteData` of the first bad point of positive weight); scores are
+//! `Σ wᵢ ln p(xᵢ)` (by `accumulate_weighted`) and their mean over `Σ wᵢ`,
+//! bit for bit; all weights 1 give `fit`'s models bit for bit. Frozen: the
+//! held weights, means and covariances are those of the start bit for bit
+//! (in the fit and in `m_step_frozen`), the free ones those of the plain
+//! M-step where they do not depend on the held ones. Restarts: the best of
+//! the fits made by hand from the same RNG (highest log-likelihood, the
+//! earliest on a tie), or the first error, with the same variates drawn.
+// `!(x > y)` is deliberate: unlike `x <= y` it is also true for NaN.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+use core::num::NonZeroUsize;
 use core::ops::ControlFlow;
 
 use arbitrary::Arbitrary;
 use gaussmix::nalgebra::SVector;
 use gaussmix::{
-    em_step, fit, fit_with_responsibilities, init, Error, FitOptions, Gmm, Iteration,
-    SufficientStats, Termination,
+    em_step, fit, fit_restarts, fit_weighted, fit_with_responsibilities, init, Error, FitOptions,
+    FitReport, Frozen, Gmm, Iteration, SufficientStats, Termination,
 };
 use serde::{Deserialize, Serialize};
 
@@ -38,13 +56,16 @@ use crate::check::{
 };
 use crate::num::{f, Num, Scalar, V};
 use crate::rng::SplitMix;
-use crate::spec::{DataSpec, ModelSpec, Shape, MAX_POINTS};
+use crate::spec::{DataSpec, ModelSpec, SampleWeightSpec, Shape, MAX_POINTS};
 use crate::{dispatch, dispatch_shape};
 
 pub const NAME: &str = "fit";
 
 /// The most EM iterations a case runs (`max_iter` is taken modulo one more).
 pub const MAX_ITER: usize = 20;
+
+/// The most fits `fit_restarts` makes in a case.
+pub const MAX_RESTARTS: usize = 4;
 
 // ---------------------------------------------------------------------------
 // Input (the fuzzer's recipe) and case (the values)
@@ -60,7 +81,7 @@ pub struct Input {
     pub max_iter: u8,
     pub tol: Option<Num>,
     pub reg_covar: Option<Num>,
-    pub mode: Mode,
+    pub mode: ModeSpec,
     /// The callback breaks at this iteration.
     pub stop_at: Option<u8>,
 }
@@ -74,10 +95,32 @@ pub enum StartSpec {
     User(ModelSpec),
 }
 
+/// What is run on the start (the recipe of [`Mode`]).
+#[derive(Arbitrary, Debug)]
+pub enum ModeSpec {
+    Fit,
+    WithResponsibilities {
+        wrong_length: bool,
+    },
+    EmStep,
+    Shards {
+        split: u8,
+    },
+    Weighted {
+        weights: SampleWeightSpec,
+        frozen: Held,
+    },
+    Frozen(Held),
+    /// `1 + restarts mod MAX_RESTARTS` restarts.
+    Restarts {
+        restarts: u8,
+    },
+}
+
 /// What is run on the start.
-#[derive(Arbitrary, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Mode {
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "snake_case", deny_unknown_fields, bound = "")]
+pub enum Mode<T: Scalar> {
     Fit,
     /// `fit_with_responsibilities`; a buffer one slot too long if
     /// `wrong_length`.
@@ -92,6 +135,54 @@ pub enum Mode {
     Shards {
         split: u8,
     },
+    /// `fit_weighted` with these sample weights (any values, any number of
+    /// them) and `frozen` held; `SufficientStats::accumulate_weighted` with
+    /// them on the start; `fit` beside it when every weight is 1.
+    Weighted {
+        weights: Vector<T>,
+        frozen: Held,
+    },
+    /// `fit` with these parameters frozen (`FitOptions::frozen`), then
+    /// `Shards { split: N / 2 }` with `m_step_frozen` (and `m_step` to
+    /// compare).
+    Frozen(Held),
+    /// `fit_restarts` with `restarts` (≥ 1) fits, each start drawn by the
+    /// case's start (a user model: the model first, then
+    /// `init::random_points`), against the same fits by hand.
+    Restarts {
+        restarts: usize,
+    },
+}
+
+/// Which parameters are held fixed (`gaussmix::Frozen`).
+#[derive(Arbitrary, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Held {
+    pub weights: bool,
+    pub means: bool,
+    pub covariances: bool,
+}
+
+impl Held {
+    pub const NONE: Held = Held {
+        weights: false,
+        means: false,
+        covariances: false,
+    };
+
+    pub fn frozen(self) -> Frozen {
+        let mut f = Frozen::NONE;
+        if self.weights {
+            f = f.with_weights();
+        }
+        if self.means {
+            f = f.with_means();
+        }
+        if self.covariances {
+            f = f.with_covariances();
+        }
+        f
+    }
 }
 
 /// The start of a fit.
@@ -127,7 +218,7 @@ pub struct Case<T: Scalar> {
     pub tol: Option<V<T>>,
     /// `None`: the default.
     pub reg_covar: Option<V<T>>,
-    pub mode: Mode,
+    pub mode: Mode<T>,
     /// The callback breaks at this iteration.
     pub stop_at: Option<usize>,
 }
@@ -139,11 +230,32 @@ pub fn lower(input: &Input) -> Doc {
 }
 
 fn lower_at<T: Scalar, const D: usize, const K: usize>(input: &Input) -> Case<T> {
+    let data = input.data.points::<T, D>(MAX_POINTS);
+    let mode = match &input.mode {
+        ModeSpec::Fit => Mode::Fit,
+        ModeSpec::WithResponsibilities { wrong_length } => Mode::WithResponsibilities {
+            wrong_length: *wrong_length,
+        },
+        ModeSpec::EmStep => Mode::EmStep,
+        ModeSpec::Shards { split } => Mode::Shards { split: *split },
+        ModeSpec::Weighted { weights, frozen } => Mode::Weighted {
+            weights: weights
+                .weights(&points::<T, D>(&data))
+                .into_iter()
+                .map(V)
+                .collect(),
+            frozen: *frozen,
+        },
+        ModeSpec::Frozen(held) => Mode::Frozen(*held),
+        ModeSpec::Restarts { restarts } => Mode::Restarts {
+            restarts: 1 + usize::from(*restarts) % MAX_RESTARTS,
+        },
+    };
     Case {
         kind: input.kind,
         dimension: D,
         components: K,
-        data: input.data.points::<T, D>(MAX_POINTS),
+        data,
         start: match &input.start {
             StartSpec::RandomPoints => Start::RandomPoints,
             StartSpec::KMeansPlusPlus => Start::KmeansPlusPlus,
@@ -158,7 +270,7 @@ fn lower_at<T: Scalar, const D: usize, const K: usize>(input: &Input) -> Case<T>
         max_iter: usize::from(input.max_iter) % (MAX_ITER + 1),
         tol: input.tol.map(|t| V(t.get())),
         reg_covar: input.reg_covar.map(|r| V(r.get())),
-        mode: input.mode,
+        mode,
         stop_at: input.stop_at.map(usize::from),
     }
 }
@@ -184,19 +296,49 @@ fn run_case<T: Scalar>(c: &Case<T>) {
 // ---------------------------------------------------------------------------
 // Ordinary inputs
 
-/// `FitOptions::reg_covar`'s unit for `data` (finite), computed in `f64`:
-/// the mean over coordinates of the population variance; where that is at
-/// most `(ε·largest |coordinate|)²` (ε of `T`: no spread `T` resolves), the
-/// largest squared coordinate; 1 for all-zero data.
-pub fn data_scale<T: Scalar, const D: usize>(data: &[SVector<T, D>]) -> f64 {
-    let n = data.len() as f64;
+/// The points that count: all of them, or those of positive weight (a
+/// weight of 0 leaves its point out).
+pub fn counted<T: Scalar, const D: usize>(
+    data: &[SVector<T, D>],
+    weights: Option<&[T]>,
+) -> Vec<SVector<T, D>> {
+    match weights {
+        None => data.to_vec(),
+        Some(w) => data
+            .iter()
+            .zip(w)
+            .filter(|(_, &w)| f(w) > 0.0)
+            .map(|(x, _)| *x)
+            .collect(),
+    }
+}
+
+/// `FitOptions::reg_covar`'s unit for `data` (finite) with sample weights
+/// (finite, ≥ 0, one per point; `None`: 1 each), computed in `f64`: the
+/// mean over coordinates of the weighted population variance of the
+/// points of positive weight; where that is at most `(ε·largest
+/// |coordinate|)²` (ε of `T`: no spread `T` resolves), the largest squared
+/// coordinate; 1 for all-zero data.
+pub fn data_scale<T: Scalar, const D: usize>(data: &[SVector<T, D>], weights: Option<&[T]>) -> f64 {
+    let weight = |i: usize| weights.map_or(1.0, |w| f(w[i]));
+    let n: f64 = (0..data.len()).map(weight).sum();
     let mut total = 0.0;
     for i in 0..D {
-        let mean = data.iter().map(|x| f(x[i])).sum::<f64>() / n;
-        total += data.iter().map(|x| (f(x[i]) - mean).powi(2)).sum::<f64>() / n;
+        let mean = data
+            .iter()
+            .enumerate()
+            .map(|(j, x)| weight(j) * f(x[i]))
+            .sum::<f64>()
+            / n;
+        total += data
+            .iter()
+            .enumerate()
+            .map(|(j, x)| weight(j) * (f(x[i]) - mean).powi(2))
+            .sum::<f64>()
+            / n;
     }
     let variance = total / D as f64;
-    let largest = largest_coordinate(data);
+    let largest = largest_coordinate(&counted(data, weights));
     if variance > (T::EPS64 * largest).powi(2) {
         variance
     } else if largest > 0.0 {
@@ -215,27 +357,50 @@ pub fn ordinary_value(x: f64) -> bool {
 /// end in `NotPositiveDefinite` (README, "Singular covariances"), nor in
 /// `DataOverflow`, `MomentOverflow` or `NonFiniteParameter`:
 ///
+/// 0. with sample weights: one per point, each 0 or within `[10⁻³, 10³]`;
+///    the points of weight 0 are left out of what follows;
 /// 1. at least `K` points, every coordinate of ordinary magnitude
 ///    ([`ordinary_value`]: 0 or within `[10⁻³, 10³]` in absolute value);
 /// 2. the start is an initialiser's, or a user model whose mean
 ///    coordinates are of ordinary magnitude and whose variances (the
 ///    diagonal entries of every covariance) lie within `[10⁻⁴·s, 10⁴·s]`,
-///    `s` the data's scale ([`data_scale`]);
+///    `s` the data's (weighted) scale ([`data_scale`]);
 /// 3. `reg_covar ≥ 10⁻⁶` (relative to `s`, as `FitOptions` takes it).
 pub fn ordinary<T: Scalar, const D: usize, const K: usize, C: KindExt>(
     data: &[SVector<T, D>],
+    weights: Option<&[T]>,
     start: &Gmm<T, D, K, C>,
     user_start: bool,
     reg_covar: T,
 ) -> bool {
-    if data.len() < K || !data.iter().all(|x| x.iter().all(|&c| ordinary_value(f(c)))) {
+    if let Some(w) = weights {
+        if w.len() != data.len()
+            || !w
+                .iter()
+                .all(|&w| f(w) == 0.0 || (1e-3..=1e3).contains(&f(w)))
+        {
+            return false;
+        }
+    }
+    let points = counted(data, weights);
+    if points.len() < K
+        || !points
+            .iter()
+            .all(|x| x.iter().all(|&c| ordinary_value(f(c))))
+    {
         return false;
     }
     if !(f(reg_covar) >= 1e-6 && f(reg_covar).is_finite()) {
         return false;
     }
     if user_start {
-        let s = data_scale(data);
+        let s = match weights {
+            None => data_scale(data, None),
+            Some(w) => {
+                let w: Vec<T> = w.iter().copied().filter(|&w| f(w) > 0.0).collect();
+                data_scale(&points, Some(&w))
+            }
+        };
         let means_ok = start
             .means()
             .iter()
@@ -251,29 +416,65 @@ pub fn ordinary<T: Scalar, const D: usize, const K: usize, C: KindExt>(
     true
 }
 
+/// Whether the weighted sums of squared deviations the data's scale is
+/// computed from (`Σᵢ wᵢ (xᵢ − x₀)²` per coordinate, from the first point
+/// of positive weight) may overflow `T`, though the variance itself need
+/// not: `DataOverflow` is then the scan's honest answer.
+fn weighted_squares_overflow<T: Scalar, const D: usize>(
+    data: &[SVector<T, D>],
+    weights: &[T],
+) -> bool {
+    let counted: Vec<(SVector<T, D>, f64)> = data
+        .iter()
+        .zip(weights)
+        .filter(|(_, &w)| f(w) > 0.0)
+        .map(|(x, &w)| (*x, f(w)))
+        .collect();
+    let Some((origin, _)) = counted.first() else {
+        return false;
+    };
+    (0..D).any(|i| {
+        let squares: f64 = counted
+            .iter()
+            .map(|(x, w)| w * (f(x[i]) - f(origin[i])).powi(2))
+            .sum();
+        !(squares < T::MAX64 / 4.0)
+    })
+}
+
 /// The errors a fit or EM step may end in on valid, finite data when the
 /// input does not determine one; never, for an ordinary input, more than
-/// `ZeroDensity` or `LikelihoodOverflow`.
+/// `ZeroDensity` or `LikelihoodOverflow`. With sample weights, only points
+/// of positive weight count.
 fn check_run_error<T: Scalar, const D: usize, const K: usize>(
     what: &str,
     data: &[SVector<T, D>],
+    weights: Option<&[T]>,
     e: Error,
     ordinary: bool,
 ) {
     let n = data.len();
+    let points = counted(data, weights);
     let allowed = match e {
-        Error::ZeroDensity { index } => index < n,
+        Error::ZeroDensity { index } => {
+            index < n && weights.is_none_or(|w| w.get(index).is_some_and(|&w| f(w) > 0.0))
+        }
         Error::LikelihoodOverflow => true,
         Error::NotPositiveDefinite { component } | Error::NonFiniteParameter { component } => {
             component < K && !ordinary
         }
         Error::MomentOverflow => !ordinary,
-        Error::DataOverflow => !ordinary && largest_coordinate(data) >= T::MAX64.sqrt() / 64.0,
+        Error::DataOverflow => {
+            !ordinary
+                && (largest_coordinate(&points) >= T::MAX64.sqrt() / 64.0
+                    || weights.is_some_and(|w| weighted_squares_overflow(data, w)))
+        }
         _ => false,
     };
     assert!(
         allowed,
-        "{what} on {n} finite points{}: {e:?}",
+        "{what} on {} finite points{}: {e:?}",
+        points.len(),
         if ordinary { " (an ordinary input)" } else { "" }
     );
 }
@@ -367,6 +568,36 @@ fn check_effective_reg<T: Scalar>(lambda: T, reg_covar: T, from_m_step: bool) {
 fn run_typed<T: Scalar, const D: usize, const K: usize, C: KindExt>(case: &Case<T>) {
     let data = points::<T, D>(&case.data);
     let n = data.len();
+
+    let held = match &case.mode {
+        Mode::Weighted { frozen, .. } | Mode::Frozen(frozen) => *frozen,
+        _ => Held::NONE,
+    };
+    let mut options = FitOptions::<T>::default()
+        .with_max_iter(case.max_iter)
+        .with_frozen(held.frozen());
+    if let Some(tol) = case.tol {
+        options = options.with_tol(tol.0);
+    }
+    if let Some(reg) = case.reg_covar {
+        options = options.with_reg_covar(reg.0);
+    }
+    let bad_option = |x: T| !(f(x) >= 0.0 && f(x).is_finite());
+    let option_error = if bad_option(options.tol) {
+        Some(Error::InvalidOption { option: "tol" })
+    } else if bad_option(options.reg_covar) {
+        Some(Error::InvalidOption {
+            option: "reg_covar",
+        })
+    } else {
+        None
+    };
+    assert_eq!(options.validate().err(), option_error);
+
+    if let Mode::Restarts { restarts } = case.mode {
+        return restarts_mode::<T, D, K, C>(case, &data, &options, option_error, restarts);
+    }
+
     let mut rng = SplitMix(case.seed);
     let start: Result<Gmm<T, D, K, C>, Error> = match &case.start {
         Start::RandomPoints => init::random_points(&data, &mut rng),
@@ -404,47 +635,67 @@ fn run_typed<T: Scalar, const D: usize, const K: usize, C: KindExt>(case: &Case<
     let user_start = matches!(case.start, Start::Model(_));
     let start = match start {
         Ok(m) => {
-            check_model(&m);
-            if !user_start {
-                // Initial means are data points.
-                for mu in m.means() {
-                    assert!(
-                        data.contains(&mu),
-                        "initial mean {mu:?} is not a data point"
-                    );
-                }
-            }
+            check_start(&data, &m, user_start);
             m
         }
         Err(e) => return check_init_error::<T, D, K>(&data, e),
     };
 
-    let mut options = FitOptions::<T>::default().with_max_iter(case.max_iter);
-    if let Some(tol) = case.tol {
-        options = options.with_tol(tol.0);
-    }
-    if let Some(reg) = case.reg_covar {
-        options = options.with_reg_covar(reg.0);
-    }
-    let bad_option = |x: T| !(f(x) >= 0.0 && f(x).is_finite());
-    let option_error = if bad_option(options.tol) {
-        Some(Error::InvalidOption { option: "tol" })
-    } else if bad_option(options.reg_covar) {
-        Some(Error::InvalidOption {
-            option: "reg_covar",
-        })
-    } else {
-        None
+    let weights: Option<Vec<T>> = match &case.mode {
+        Mode::Weighted { weights, .. } => Some(weights.iter().map(|w| w.0).collect()),
+        _ => None,
     };
-    assert_eq!(options.validate().err(), option_error);
-    let ordinary = ordinary(&data, &start, user_start, options.reg_covar);
+    let ordinary = ordinary(
+        &data,
+        weights.as_deref(),
+        &start,
+        user_start,
+        options.reg_covar,
+    );
 
-    match case.mode {
+    match &case.mode {
         Mode::Fit | Mode::WithResponsibilities { .. } => {
-            fit_mode(case, &data, start, &options, option_error, ordinary)
+            let _ = fit_mode(case, &data, None, start, &options, option_error, ordinary);
         }
         Mode::EmStep => em_step_mode(&data, &start, options.reg_covar, ordinary),
-        Mode::Shards { split } => shards_mode(&data, &start, options.reg_covar, split),
+        Mode::Shards { split } => {
+            shards_mode(&data, &start, options.reg_covar, *split, Frozen::NONE)
+        }
+        Mode::Weighted { .. } => {
+            let weights = weights.as_deref().unwrap_or_default();
+            weighted_mode(
+                case,
+                &data,
+                weights,
+                start,
+                &options,
+                option_error,
+                ordinary,
+            );
+        }
+        Mode::Frozen(held) => {
+            let _ = fit_mode(case, &data, None, start, &options, option_error, ordinary);
+            let split = u8::try_from(n / 2).unwrap_or(u8::MAX);
+            shards_mode(&data, &start, options.reg_covar, split, held.frozen());
+        }
+        Mode::Restarts { .. } => unreachable!("handled above"),
+    }
+}
+
+/// A start passes `check_model`; an initialiser's means are data points.
+fn check_start<T: Scalar, const D: usize, const K: usize, C: KindExt>(
+    data: &[SVector<T, D>],
+    m: &Gmm<T, D, K, C>,
+    user_start: bool,
+) {
+    check_model(m);
+    if !user_start {
+        for mu in m.means() {
+            assert!(
+                data.contains(&mu),
+                "initial mean {mu:?} is not a data point"
+            );
+        }
     }
 }
 
@@ -463,6 +714,51 @@ fn data_error<T: Scalar, const D: usize, const K: usize>(data: &[SVector<T, D>])
     }
 }
 
+/// What `fit_weighted` must reject (after the options) before it looks at
+/// the model, in the documented order: `LengthMismatch` unless one weight
+/// per point; `InvalidSampleWeight` at the first weight that is negative,
+/// NaN, infinite or subnormal or where the running total (summed in `T`,
+/// in order) overflows; `ZeroTotalWeight`; `TooFewPoints` counting the points of
+/// positive weight (`K` needed, at least 1); `NonFiniteData` naming the
+/// first bad point of positive weight. Otherwise the total weight, as the
+/// fit sums it.
+fn weighted_input_error<T: Scalar, const D: usize, const K: usize>(
+    data: &[SVector<T, D>],
+    weights: &[T],
+) -> Result<T, Error> {
+    if weights.len() != data.len() {
+        return Err(Error::LengthMismatch {
+            expected: data.len(),
+            found: weights.len(),
+        });
+    }
+    let mut total = T::zero();
+    for (index, &w) in weights.iter().enumerate() {
+        total += w;
+        // A positive weight must be normal (subnormal weights are rejected).
+        let subnormal = f(w) > 0.0 && f(w) < T::MIN_POSITIVE64;
+        if !(f(w) >= 0.0 && f(total).is_finite()) || subnormal {
+            return Err(Error::InvalidSampleWeight { index });
+        }
+    }
+    if f(total) == 0.0 {
+        return Err(Error::ZeroTotalWeight);
+    }
+    let points = weights.iter().filter(|&&w| f(w) > 0.0).count();
+    let needed = K.max(1);
+    if points < needed {
+        return Err(Error::TooFewPoints { points, needed });
+    }
+    let bad = data
+        .iter()
+        .zip(weights)
+        .position(|(x, &w)| f(w) > 0.0 && !x.iter().all(|&c| f(c).is_finite()));
+    match bad {
+        Some(index) => Err(Error::NonFiniteData { index }),
+        None => Ok(total),
+    }
+}
+
 /// One entry of the callback's trace.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Seen<T> {
@@ -471,31 +767,50 @@ struct Seen<T> {
     mean: T,
 }
 
+/// `fit`, `fit_with_responsibilities` (the case's mode) or, with sample
+/// weights, `fit_weighted`, with every check; returns the result.
 fn fit_mode<T: Scalar, const D: usize, const K: usize, C: KindExt>(
     case: &Case<T>,
     data: &[SVector<T, D>],
+    weights: Option<&[T]>,
     start: Gmm<T, D, K, C>,
     options: &FitOptions<T>,
     option_error: Option<Error>,
     ordinary: bool,
-) {
+) -> Result<FitReport<T, D, K, C>, Error> {
     let n = data.len();
+    // The weighted input's own error, else the total weight the means are
+    // taken over.
+    let weighted = weights.map(|w| weighted_input_error::<T, D, K>(data, w));
+    let total = match weighted {
+        Some(Ok(total)) => total,
+        _ => T::of_f64(n as f64),
+    };
+    // Weights whose total is within 10⁴ of `MAX`: `Σ wᵢ ln p(xᵢ)` may then
+    // overflow to +∞ (a positive log-density, at most about `745·D` even
+    // for subnormal variances, times a huge weight) or to NaN (+∞ − ∞).
+    // Never otherwise.
+    let huge = weights.is_some() && f(total) >= T::MAX64 / 1e4;
+    let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
     let mut trace: Vec<Seen<T>> = Vec::new();
     let stop_at = case.stop_at;
     let callback = |it: &Iteration<T>| {
         assert_eq!(it.iteration, trace.len(), "iterations out of order");
         // −∞ is allowed in the trace (a start astronomically far from the
-        // data), never NaN or +∞.
+        // data), never NaN or +∞ (but for huge weights, above).
+        let ll = f(it.log_likelihood);
         assert!(
-            f(it.log_likelihood).is_finite() || f(it.log_likelihood) == f64::NEG_INFINITY,
-            "iteration {}: log-likelihood {:?}",
+            ll.is_finite() || ll == f64::NEG_INFINITY || (huge && !(ll < f64::INFINITY)),
+            "iteration {}: log-likelihood {:?} (total weight {:?})",
             it.iteration,
-            it.log_likelihood
+            it.log_likelihood,
+            total
         );
-        assert_eq!(
-            f(it.mean_log_likelihood),
-            f(it.log_likelihood / T::of_f64(n as f64)),
-            "mean log-likelihood"
+        assert!(
+            same(f(it.mean_log_likelihood), f(it.log_likelihood / total)),
+            "mean log-likelihood {:?} of {:?} over {total:?}",
+            it.mean_log_likelihood,
+            it.log_likelihood
         );
         trace.push(Seen {
             iteration: it.iteration,
@@ -509,9 +824,9 @@ fn fit_mode<T: Scalar, const D: usize, const K: usize, C: KindExt>(
         }
     };
     let mut buffer = Vec::new();
-    let (result, length_error) = match case.mode {
-        Mode::WithResponsibilities { wrong_length } => {
-            let len = n + usize::from(wrong_length);
+    let (result, length_error) = match (&case.mode, weights) {
+        (Mode::WithResponsibilities { wrong_length }, _) => {
+            let len = n + usize::from(*wrong_length);
             buffer = vec![SVector::<T, K>::zeros(); len];
             let e = wrong_length.then_some(Error::LengthMismatch {
                 expected: n,
@@ -522,31 +837,52 @@ fn fit_mode<T: Scalar, const D: usize, const K: usize, C: KindExt>(
                 e,
             )
         }
-        _ => (fit(data, start, options, callback), None),
+        (_, Some(w)) => (fit_weighted(data, w, start, options, callback), None),
+        (_, None) => (fit(data, start, options, callback), None),
     };
-    let expected_error = length_error
-        .or(option_error)
-        .or_else(|| data_error::<T, D, K>(data));
+    let expected_error = length_error.or(option_error).or_else(|| match weighted {
+        Some(w) => w.err(),
+        None => data_error::<T, D, K>(data),
+    });
 
+    let what = if weights.is_some() {
+        "fit_weighted"
+    } else {
+        "fit"
+    };
     let report = match result {
         Err(e) => {
             match expected_error {
-                Some(want) => assert_eq!(e, want),
-                None => check_run_error::<T, D, K>("fit", data, e, ordinary),
+                Some(want) => assert_eq!(e, want, "{what}"),
+                None => check_run_error::<T, D, K>(what, data, weights, e, ordinary),
             }
-            return;
+            return result;
         }
         Ok(report) => report,
     };
-    assert_eq!(expected_error, None, "fit succeeded on invalid input");
+    assert_eq!(expected_error, None, "{what} succeeded on invalid input");
     check_model(&report.model);
     let (ll, mean) = (report.log_likelihood, report.mean_log_likelihood);
     assert!(f(ll).is_finite(), "log-likelihood {ll:?}");
     assert!(f(mean).is_finite(), "mean log-likelihood {mean:?}");
     // The reported scores are the returned model's, bit for bit (the model
-    // sums exactly as the fit does).
-    assert_eq!(report.model.log_likelihood(data), Ok(ll));
-    assert_eq!(report.model.mean_log_likelihood(data), Ok(mean));
+    // sums exactly as the fit does): with weights `Σ wᵢ ln p(xᵢ)` as
+    // `accumulate_weighted` sums it, over the total weight.
+    match weights {
+        None => {
+            assert_eq!(report.model.log_likelihood(data), Ok(ll));
+            assert_eq!(report.model.mean_log_likelihood(data), Ok(mean));
+        }
+        Some(w) => {
+            let mut stats = SufficientStats::new(&report.model);
+            assert_eq!(
+                stats.accumulate_weighted(&report.model, data, w),
+                Ok(ll),
+                "the weighted log-likelihood of the returned model"
+            );
+            assert_eq!(f(mean), f(ll / total), "the weighted mean log-likelihood");
+        }
+    }
 
     let it = report.iterations;
     assert!(it <= options.max_iter);
@@ -578,14 +914,19 @@ fn fit_mode<T: Scalar, const D: usize, const K: usize, C: KindExt>(
         falls.0,
         falls.1
     );
-    if f(options.reg_covar) == 0.0 && report.decreases > 0 {
+    // (A fall from an overflowed score, with huge weights, is no fall of
+    // the likelihood.)
+    let overflowed = trace.iter().any(|s| !f(s.log_likelihood).is_finite());
+    if f(options.reg_covar) == 0.0 && report.decreases > 0 && !(huge && overflowed) {
         // Documented (FitReport::decreases): plain EM falls only where a
         // covariance is singular or ill-conditioned to working precision
         // (the log-likelihood is then rounding noise amplified by the
-        // conditioning).
+        // conditioning). Holding parameters fixed keeps it a (generalised)
+        // EM step, weights make it EM on copies.
         assert!(
             near_singular(&report.model),
-            "plain EM fell {} times: {trace:?}",
+            "plain EM ({what}, frozen {:?}) fell {} times: {trace:?}",
+            options.frozen,
             report.decreases
         );
     }
@@ -607,11 +948,386 @@ fn fit_mode<T: Scalar, const D: usize, const K: usize, C: KindExt>(
     }
     check_effective_reg(report.effective_reg_covar, options.reg_covar, it > 0);
 
+    // Frozen parameters: bit for bit the start's; frozen covariances are
+    // not regularised; with everything frozen every pass scores the start.
+    let frozen = options.frozen;
+    check_held(what, &start, &report.model, frozen);
+    if frozen.covariances {
+        assert_eq!(
+            f(report.effective_reg_covar),
+            0.0,
+            "frozen covariances regularised"
+        );
+    }
+    if frozen.weights && frozen.means && frozen.covariances {
+        assert_eq!(report.decreases, 0);
+        for s in &trace {
+            assert_eq!(
+                s.log_likelihood.bits64(),
+                trace[0].log_likelihood.bits64(),
+                "everything frozen, yet the log-likelihood moved: {trace:?}"
+            );
+        }
+    }
+
     if matches!(case.mode, Mode::WithResponsibilities { .. }) {
         for (x, r) in data.iter().zip(buffer.iter()) {
             check_responsibilities(r);
             assert_eq!(report.model.responsibilities(x), Ok(*r));
         }
+    }
+    Ok(report)
+}
+
+/// The parameters `frozen` names are bit for bit those of `start`
+/// (`weights()`, `means()`, `covariances()`); with all of them frozen the
+/// model is the start.
+fn check_held<T: Scalar, const D: usize, const K: usize, C: KindExt>(
+    what: &str,
+    start: &Gmm<T, D, K, C>,
+    model: &Gmm<T, D, K, C>,
+    frozen: Frozen,
+) {
+    fn bits<T: Scalar>(v: &[T]) -> Vec<u64> {
+        v.iter().map(|&x| x.bits64()).collect()
+    }
+    if frozen.weights {
+        assert_eq!(
+            bits(model.weights().as_slice()),
+            bits(start.weights().as_slice()),
+            "{what}: frozen weights moved: {:?} → {:?}",
+            start.weights().as_slice(),
+            model.weights().as_slice()
+        );
+    }
+    for k in 0..K {
+        if frozen.means {
+            let (a, b) = (start.means()[k], model.means()[k]);
+            assert_eq!(
+                bits(b.as_slice()),
+                bits(a.as_slice()),
+                "{what}: frozen mean {k} moved: {a:?} → {b:?}"
+            );
+        }
+        if frozen.covariances {
+            let (a, b) = (start.covariances()[k], model.covariances()[k]);
+            assert_eq!(
+                bits(b.as_slice()),
+                bits(a.as_slice()),
+                "{what}: frozen covariance {k} moved: {a:?} → {b:?}"
+            );
+        }
+    }
+    if frozen.weights && frozen.means && frozen.covariances {
+        assert_eq!(
+            model, start,
+            "{what}: everything frozen, yet the model moved"
+        );
+    }
+}
+
+/// `fit_weighted` with the case's weights, after
+/// `SufficientStats::accumulate_weighted` with them on the start; with all
+/// weights 1, against `fit`.
+fn weighted_mode<T: Scalar, const D: usize, const K: usize, C: KindExt>(
+    case: &Case<T>,
+    data: &[SVector<T, D>],
+    weights: &[T],
+    start: Gmm<T, D, K, C>,
+    options: &FitOptions<T>,
+    option_error: Option<Error>,
+    ordinary: bool,
+) {
+    accumulate_weighted_check(data, weights, &start);
+    let weighted = fit_mode(
+        case,
+        data,
+        Some(weights),
+        start,
+        options,
+        option_error,
+        ordinary,
+    );
+    // (No points: `ZeroTotalWeight` for the weights, vacuously all 0,
+    // against `fit`'s `TooFewPoints`.)
+    if data.is_empty() || weights.len() != data.len() || !weights.iter().all(|&w| f(w) == 1.0) {
+        return;
+    }
+    // Unit weights: the same scale, total, responsibilities and statistics
+    // (`x · 1 = x`), so the same M-steps bit for bit; only the scores are
+    // summed differently (one `ln` per point instead of per block), which
+    // can flip a convergence test near `tol` or an overflow at the edge.
+    let stop_at = case.stop_at;
+    let plain = fit(data, start, options, |it| {
+        if stop_at == Some(it.iteration) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    match (&weighted, &plain) {
+        (Ok(a), Ok(b)) if a.iterations == b.iterations => {
+            assert_eq!(a.model, b.model, "unit weights: another model than fit's");
+            assert_eq!(a.effective_reg_covar, b.effective_reg_covar);
+            let bound = sum_tolerance(&b.model, data);
+            assert!(
+                (f(a.log_likelihood) - f(b.log_likelihood)).abs() <= bound,
+                "unit weights: log-likelihood {:?}, fit's {:?} (bound {bound:e})",
+                a.log_likelihood,
+                b.log_likelihood
+            );
+        }
+        (Ok(a), Ok(b)) => {
+            // Only a convergence decision can part them: the one that
+            // stopped first converged.
+            let first = if a.iterations < b.iterations { a } else { b };
+            assert_eq!(
+                first.termination,
+                Termination::Converged,
+                "unit weights: {} iterations, fit's {}",
+                a.iterations,
+                b.iterations
+            );
+        }
+        (Err(a), Err(b)) => {
+            if option_error.is_some() || data_error::<T, D, K>(data).is_some() {
+                assert_eq!(a, b, "unit weights: another input error than fit's");
+            }
+        }
+        (Ok(r), Err(e)) | (Err(e), Ok(r)) => assert!(
+            *e == Error::LikelihoodOverflow || r.termination == Termination::Converged,
+            "unit weights: fit_weighted {:?}, fit {:?}",
+            weighted.as_ref().map(|r| r.termination),
+            plain.as_ref().map(|r| r.termination)
+        ),
+    }
+}
+
+/// `SufficientStats::accumulate_weighted` on the start: the documented
+/// errors in order (`LengthMismatch`; `InvalidSampleWeight` at the first
+/// weight that is negative, NaN, infinite or subnormal; the first point of positive
+/// weight that `log_prob` rejects, with its index; `LikelihoodOverflow`
+/// only for a sum near `T`'s largest value), leaving the statistics
+/// unchanged; else `Σ wᵢ ln p(xᵢ)` within summation rounding, the points
+/// of positive weight counted, the soft counts summing to the total weight.
+fn accumulate_weighted_check<T: Scalar, const D: usize, const K: usize, C: KindExt>(
+    data: &[SVector<T, D>],
+    weights: &[T],
+    start: &Gmm<T, D, K, C>,
+) {
+    let mut stats = SufficientStats::new(start);
+    let before = format!("{stats:?}");
+    let got = stats.accumulate_weighted(start, data, weights);
+    let at = |e: Error, index: usize| match e {
+        Error::NonFiniteData { .. } => Error::NonFiniteData { index },
+        Error::ZeroDensity { .. } => Error::ZeroDensity { index },
+        other => other,
+    };
+    let want = if weights.len() != data.len() {
+        Some(Error::LengthMismatch {
+            expected: data.len(),
+            found: weights.len(),
+        })
+    } else if let Some(index) = weights.iter().position(|&w| {
+        !(f(w) >= 0.0 && f(w).is_finite()) || (f(w) > 0.0 && f(w) < T::MIN_POSITIVE64)
+    }) {
+        Some(Error::InvalidSampleWeight { index })
+    } else {
+        data.iter()
+            .zip(weights)
+            .enumerate()
+            .filter(|(_, (_, &w))| f(w) > 0.0)
+            .find_map(|(i, (x, _))| start.log_prob(x).err().map(|e| at(e, i)))
+    };
+    let total = match (got, want) {
+        (Err(e), Some(want)) => {
+            assert_eq!(e, want, "accumulate_weighted");
+            None
+        }
+        (Err(Error::LikelihoodOverflow), None) => {
+            let magnitude: f64 = data
+                .iter()
+                .zip(weights)
+                .filter(|(_, &w)| f(w) > 0.0)
+                .map(|(x, &w)| f(w) * start.log_prob(x).map_or(0.0, |v| f(v).abs()))
+                .sum();
+            assert!(
+                magnitude >= T::MAX64 / 2.0,
+                "accumulate_weighted: LikelihoodOverflow on a sum of magnitude {magnitude:e}"
+            );
+            None
+        }
+        (got, want) => {
+            assert_eq!(want, None, "accumulate_weighted gave {got:?}");
+            Some(got.unwrap_or_else(|e| panic!("accumulate_weighted: {e:?}")))
+        }
+    };
+    let Some(total) = total else {
+        assert_eq!(
+            format!("{stats:?}"),
+            before,
+            "a rejected accumulate_weighted changed the statistics"
+        );
+        return;
+    };
+    assert!(f(total).is_finite());
+    assert_eq!(stats.log_likelihood().bits64(), total.bits64());
+    let positive = weights.iter().filter(|&&w| f(w) > 0.0).count();
+    assert_eq!(stats.points(), positive, "points of positive weight");
+    // Σ wᵢ ln p(xᵢ), each term rounded in T, summed in blocks.
+    let mut sum = 0.0;
+    let mut magnitude = 0.0;
+    for (x, &w) in data.iter().zip(weights) {
+        if f(w) > 0.0 {
+            let lp = f(start.log_prob(x).expect("checked above"));
+            sum += f(w) * lp;
+            magnitude += f(w) * (lp.abs() + (K as f64).ln() + 1.0);
+        }
+    }
+    // Relative rounding of each product and sum, and absolute rounding
+    // (half the smallest subnormal each) where they underflow.
+    let n = data.len() as f64;
+    let bound = (n + 256.0) * T::EPS64 * magnitude + 2.0 * (n + 1.0) * T::TINY;
+    assert!(
+        (f(total) - sum).abs() <= bound,
+        "accumulate_weighted: {total:?}, Σ wᵢ ln p(xᵢ) = {sum:e} (bound {bound:e})"
+    );
+    // Soft counts: each point's responsibilities (summing to 1 within Kε)
+    // times its weight, each product rounded (or flushed below the
+    // smallest subnormal), summed recursively.
+    let weight: f64 = weights.iter().map(|&w| f(w)).sum();
+    if weight < T::MAX64 / 4.0 {
+        let counts: f64 = stats.counts().iter().map(|&c| f(c)).sum();
+        let n = positive as f64;
+        let bound = (4.0 * K as f64 + n) * T::EPS64 * weight + 2.0 * n * K as f64 * T::TINY;
+        assert!(
+            (counts - weight).abs() <= bound,
+            "weighted counts sum to {counts:e}, the weights to {weight:e}"
+        );
+    }
+}
+
+/// `fit_restarts` against the same fits made by hand: starts drawn one
+/// after the other from the same RNG, each fitted with `Gmm::fit`; the best
+/// is the highest final log-likelihood, the earliest on a tie; the first
+/// error (of an initialisation or a fit) ends it. The initialiser is the
+/// case's start: `random_points`, `kmeans_plus_plus`, the buffered one
+/// (with its buffer, of the wrong length if the case says so), or for a
+/// user model that model first, then `random_points`.
+fn restarts_mode<T: Scalar, const D: usize, const K: usize, C: KindExt>(
+    case: &Case<T>,
+    data: &[SVector<T, D>],
+    options: &FitOptions<T>,
+    option_error: Option<Error>,
+    restarts: usize,
+) {
+    let n = data.len();
+    let restarts = NonZeroUsize::new(restarts).expect("malformed case: 0 restarts");
+    let user = match &case.start {
+        Start::Model(m) => match m.build::<D, K, C>() {
+            Ok(m) => Some(m),
+            Err(_) => return,
+        },
+        _ => None,
+    };
+    let initialiser = || {
+        let wrong_length = matches!(
+            case.start,
+            Start::KmeansPlusPlusWithBuffer { wrong_length: true }
+        );
+        let mut buffer = vec![T::zero(); n + usize::from(wrong_length)];
+        let mut calls = 0usize;
+        move |d: &[SVector<T, D>], rng: &mut SplitMix| -> Result<Gmm<T, D, K, C>, Error> {
+            calls += 1;
+            match (&case.start, user) {
+                (Start::RandomPoints, _) => init::random_points(d, rng),
+                (Start::KmeansPlusPlus, _) => init::kmeans_plus_plus(d, rng),
+                (Start::KmeansPlusPlusWithBuffer { .. }, _) => {
+                    init::kmeans_plus_plus_with_buffer(d, &mut buffer, rng)
+                }
+                (Start::Model(_), Some(m)) if calls == 1 => Ok(m),
+                (Start::Model(_), _) => init::random_points(d, rng),
+            }
+        }
+    };
+
+    // By hand.
+    let mut rng = SplitMix(case.seed);
+    let mut draw = initialiser();
+    let mut reports: Vec<FitReport<T, D, K, C>> = Vec::new();
+    let mut error = None;
+    for i in 0..restarts.get() {
+        let start = match draw(data, &mut rng) {
+            Ok(s) => s,
+            Err(e) => {
+                match case.start {
+                    Start::KmeansPlusPlusWithBuffer { wrong_length: true } => assert_eq!(
+                        e,
+                        Error::LengthMismatch {
+                            expected: n,
+                            found: n + 1
+                        }
+                    ),
+                    _ => check_init_error::<T, D, K>(data, e),
+                }
+                error = Some(e);
+                break;
+            }
+        };
+        let user_start = user.is_some() && i == 0;
+        check_start(data, &start, user_start);
+        match start.fit(data, options) {
+            Ok(r) => reports.push(r),
+            Err(e) => {
+                match option_error.or_else(|| data_error::<T, D, K>(data)) {
+                    Some(want) => assert_eq!(e, want, "restart {i}"),
+                    None => {
+                        let ordinary = ordinary(data, None, &start, user_start, options.reg_covar);
+                        check_run_error::<T, D, K>("restart", data, None, e, ordinary);
+                    }
+                }
+                error = Some(e);
+                break;
+            }
+        }
+    }
+
+    let mut other = SplitMix(case.seed);
+    let got = fit_restarts(data, restarts, &mut other, initialiser(), options);
+    assert_eq!(
+        other.0, rng.0,
+        "fit_restarts drew other variates than the starts by hand"
+    );
+    match (got, error) {
+        (Err(e), Some(want)) => assert_eq!(e, want, "fit_restarts: not the first error"),
+        (Ok(best), None) => {
+            assert_eq!(reports.len(), restarts.get());
+            let top = reports
+                .iter()
+                .map(|r| r.log_likelihood)
+                .fold(reports[0].log_likelihood, |a, b| if b > a { b } else { a });
+            let want = reports
+                .iter()
+                .find(|r| r.log_likelihood == top)
+                .expect("a report has the top score");
+            assert_eq!(
+                &best,
+                want,
+                "fit_restarts: not the earliest best of {:?}",
+                reports.iter().map(|r| r.log_likelihood).collect::<Vec<_>>()
+            );
+            check_model(&best.model);
+            assert!(best.iterations <= options.max_iter);
+            assert_eq!(best.model.log_likelihood(data), Ok(best.log_likelihood));
+            assert_eq!(
+                best.model.mean_log_likelihood(data),
+                Ok(best.mean_log_likelihood)
+            );
+        }
+        (got, want) => panic!(
+            "fit_restarts gave {:?}, by hand {want:?}",
+            got.map(|r| r.log_likelihood)
+        ),
     }
 }
 
@@ -635,7 +1351,7 @@ fn em_step_mode<T: Scalar, const D: usize, const K: usize, C: KindExt>(
             } else if let Some(want) = data_error::<T, D, K>(data) {
                 assert_eq!(e, want);
             } else {
-                check_run_error::<T, D, K>("em_step", data, e, ordinary);
+                check_run_error::<T, D, K>("em_step", data, None, e, ordinary);
             }
             return;
         }
@@ -672,11 +1388,14 @@ fn em_step_mode<T: Scalar, const D: usize, const K: usize, C: KindExt>(
     }
 }
 
+/// `SufficientStats` over two shards, merged, then `m_step_frozen` with
+/// `frozen` (`m_step` when nothing is frozen).
 fn shards_mode<T: Scalar, const D: usize, const K: usize, C: KindExt>(
     data: &[SVector<T, D>],
     start: &Gmm<T, D, K, C>,
     reg: T,
     split: u8,
+    frozen: Frozen,
 ) {
     let split = usize::from(split).min(data.len());
     let (head, tail) = data.split_at(split);
@@ -768,7 +1487,7 @@ fn shards_mode<T: Scalar, const D: usize, const K: usize, C: KindExt>(
     }
 
     let valid_reg = f(reg) >= 0.0 && f(reg).is_finite();
-    let result = a.m_step(start, reg);
+    let result = a.m_step_frozen(start, reg, frozen);
     if !valid_reg {
         assert_eq!(
             result,
@@ -813,12 +1532,15 @@ fn shards_mode<T: Scalar, const D: usize, const K: usize, C: KindExt>(
             next.accumulate(start, x).unwrap();
         }
         stats = next;
-        result = stats.m_step(start, reg);
+        result = stats.m_step_frozen(start, reg, frozen);
         if stats.needs_recentring() {
             assert_eq!(result, Err(Error::NeedsRecentring));
         } else {
             assert_ne!(result, Err(Error::NeedsRecentring));
         }
+    }
+    if frozen != Frozen::NONE {
+        m_step_frozen_check(&stats, start, reg, frozen, &result);
     }
     match result {
         Ok(model) => {
@@ -846,5 +1568,49 @@ fn shards_mode<T: Scalar, const D: usize, const K: usize, C: KindExt>(
             ),
             "m_step: undocumented {e:?}"
         ),
+    }
+}
+
+/// `m_step_frozen`'s result against `m_step`'s from the same statistics:
+/// the held parameters are the start's bit for bit; the free ones that do
+/// not depend on the held ones are the plain M-step's bit for bit (weights
+/// are `Nₖ / Σ Nⱼ` whatever is held; means `cₖ + δₖ`; covariances too when
+/// the means are free), and with only the weights held the rest, errors
+/// included, is the plain M-step's.
+fn m_step_frozen_check<T: Scalar, const D: usize, const K: usize, C: KindExt>(
+    stats: &SufficientStats<T, D, K, C>,
+    start: &Gmm<T, D, K, C>,
+    reg: T,
+    frozen: Frozen,
+    result: &Result<Gmm<T, D, K, C>, Error>,
+) {
+    let plain = stats.m_step(start, reg);
+    let only_weights = frozen == Frozen::NONE.with_weights();
+    if only_weights {
+        assert_eq!(
+            result.as_ref().map(|m| (m.means(), m.covariances())),
+            plain.as_ref().map(|m| (m.means(), m.covariances())),
+            "m_step_frozen (weights) and m_step differ"
+        );
+    }
+    let Ok(model) = result else {
+        return;
+    };
+    check_held("m_step_frozen", start, model, frozen);
+    let Ok(plain) = plain else {
+        return;
+    };
+    if !frozen.weights {
+        assert_eq!(model.weights(), plain.weights(), "free weights differ");
+    }
+    if !frozen.means {
+        assert_eq!(model.means(), plain.means(), "free means differ");
+        if !frozen.covariances {
+            assert_eq!(
+                model.covariances(),
+                plain.covariances(),
+                "free covariances differ"
+            );
+        }
     }
 }
