@@ -245,8 +245,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
                 found: weights.len(),
             });
         }
-        if let Some(index) = weights.iter().position(|&w| !valid_weight(w))
-        {
+        if let Some(index) = weights.iter().position(|&w| !valid_weight(w)) {
             return Err(Error::InvalidSampleWeight { index });
         }
         let mut scratch = *self;

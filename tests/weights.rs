@@ -110,7 +110,14 @@ fn unit_weights_agree_with_the_plain_fit() {
 fn bad_weights_are_errors_naming_the_point() {
     let data = data();
     let start: Gmm<f64, 2, 3> = init::random_points(&data, &mut common::rng(5)).unwrap();
-    for bad in [-1.0, f64::NAN, f64::INFINITY, -0.5e-300, 1e-310, f64::MIN_POSITIVE / 2.0] {
+    for bad in [
+        -1.0,
+        f64::NAN,
+        f64::INFINITY,
+        -0.5e-300,
+        1e-310,
+        f64::MIN_POSITIVE / 2.0,
+    ] {
         let mut w = weights(data.len());
         w[17] = bad;
         let got = fit_weighted(&data, &w, start, &options(), go);
