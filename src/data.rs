@@ -74,13 +74,6 @@ pub(crate) fn scan<T: Real, const D: usize, P: AsPoint<T, D>>(
     data: &[P],
     needed: usize,
 ) -> Result<T, Error> {
-    let needed = needed.max(1);
-    if data.len() < needed {
-        return Err(Error::TooFewPoints {
-            points: data.len(),
-            needed,
-        });
-    }
     Ok(scan_weighted(data, None, needed)?.0)
 }
 

@@ -78,6 +78,8 @@ pub(crate) trait Weights<T>: Copy {
     /// The weights of the points from `start` on, at most `len` of them.
     #[must_use]
     fn range(self, start: usize, len: usize) -> Self;
+    /// Every weight, `None` when unweighted.
+    fn all(&self) -> Option<&[T]>;
 }
 
 impl<T> Weights<T> for () {
@@ -87,6 +89,10 @@ impl<T> Weights<T> for () {
     }
     #[inline]
     fn range(self, _: usize, _: usize) -> Self {}
+    #[inline]
+    fn all(&self) -> Option<&[T]> {
+        None
+    }
 }
 
 impl<T: Real> Weights<T> for &[T] {
@@ -98,6 +104,10 @@ impl<T: Real> Weights<T> for &[T] {
     fn range(self, start: usize, len: usize) -> Self {
         let rest = self.get(start..).unwrap_or(&[]);
         rest.get(..len).unwrap_or(rest)
+    }
+    #[inline]
+    fn all(&self) -> Option<&[T]> {
+        Some(self)
     }
 }
 

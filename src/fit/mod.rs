@@ -119,17 +119,7 @@ where
     P: AsPoint<T, D>,
     F: FnMut(&Iteration<T>) -> ControlFlow<()>,
 {
-    options.validate()?;
-    let scale = scan(data, K)?;
-    run(
-        init,
-        options,
-        scale,
-        T::from_count(data.len()),
-        callback,
-        |m, s, out| e_pass(data, (), m, s, out),
-        None,
-    )
+    checked_run(data, (), init, options, callback, None)
 }
 
 /// [`fit`], also writing the responsibilities of every point under the
@@ -160,17 +150,7 @@ where
             found: responsibilities.len(),
         });
     }
-    options.validate()?;
-    let scale = scan(data, K)?;
-    run(
-        init,
-        options,
-        scale,
-        T::from_count(data.len()),
-        callback,
-        |m, s, out| e_pass(data, (), m, s, out),
-        Some(responsibilities),
-    )
+    checked_run(data, (), init, options, callback, Some(responsibilities))
 }
 
 /// [`fit`] with a non-negative weight per point (scikit-learn's
@@ -232,8 +212,30 @@ where
     P: AsPoint<T, D>,
     F: FnMut(&Iteration<T>) -> ControlFlow<()>,
 {
+    checked_run(data, weights, init, options, callback, None)
+}
+
+/// [`fit`], [`fit_weighted`] and [`fit_with_responsibilities`] after their
+/// own checks: the options, then the data and weights ([`scan_weighted`],
+/// which also gives the data's scale and total weight), then the loop
+/// with `weights` on every pass.
+fn checked_run<T, const D: usize, const K: usize, C, P, W, F>(
+    data: &[P],
+    weights: W,
+    init: Gmm<T, D, K, C>,
+    options: &FitOptions<T>,
+    callback: F,
+    responsibilities: Option<&mut [SVector<T, K>]>,
+) -> Result<FitReport<T, D, K, C>, Error>
+where
+    T: Real,
+    C: CovarianceKind,
+    P: AsPoint<T, D>,
+    W: Weights<T>,
+    F: FnMut(&Iteration<T>) -> ControlFlow<()>,
+{
     options.validate()?;
-    let (scale, total) = scan_weighted(data, Some(weights), K)?;
+    let (scale, total) = scan_weighted(data, weights.all(), K)?;
     run(
         init,
         options,
@@ -241,7 +243,7 @@ where
         total,
         callback,
         |m, s, out| e_pass(data, weights, m, s, out),
-        None,
+        responsibilities,
     )
 }
 
