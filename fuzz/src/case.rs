@@ -356,6 +356,34 @@ macro_rules! dispatch {
     }};
 }
 
+/// The entry points every target shares, from its `lower`, `NAME`, `Doc`
+/// and `run_typed::<T, D, K, C>`: `fuzz` (lower, optionally dump with
+/// `GAUSSMIX_FUZZ_JSON`, run) and `run` (one case document: a lowered
+/// input or a stored regression), through [`dispatch!`].
+#[macro_export]
+macro_rules! target_entry {
+    () => {
+        /// The fuzz target: lower, optionally dump (`GAUSSMIX_FUZZ_JSON`), run.
+        pub fn fuzz(input: &Input) {
+            let doc = lower(input);
+            $crate::regression::dump(NAME, &doc);
+            run(&doc);
+        }
+
+        /// Runs one case document (a lowered input or a stored regression).
+        pub fn run(doc: &Doc) {
+            match doc {
+                $crate::case::Typed::F32(c) => run_case(c),
+                $crate::case::Typed::F64(c) => run_case(c),
+            }
+        }
+
+        fn run_case<T: $crate::num::Scalar>(c: &Case<T>) {
+            $crate::dispatch!(T, c.dimension, c.components, c.kind, run_typed(c));
+        }
+    };
+}
+
 /// Calls `$func::<T, D, K>($($arg),*)` for a recipe's precision and shape.
 #[macro_export]
 macro_rules! dispatch_shape {

@@ -37,9 +37,9 @@ use crate::case::{
     matrix, to_matrix, to_vector, vector, Covariances, Kind, KindExt, Matrix, Model, Typed, Vector,
 };
 use crate::check::{at_component, check_gaussian, check_model};
+use crate::dispatch_shape;
 use crate::num::{f, Num, Scalar, V};
 use crate::spec::{ComponentSpec, ModelSpec, Shape};
-use crate::{dispatch, dispatch_shape};
 
 pub const NAME: &str = "construction";
 
@@ -95,22 +95,7 @@ fn lower_at<T: Scalar, const D: usize, const K: usize>(input: &Input) -> Case<T>
     }
 }
 
-pub fn fuzz(input: &Input) {
-    let doc = lower(input);
-    crate::regression::dump(NAME, &doc);
-    run(&doc);
-}
-
-pub fn run(doc: &Doc) {
-    match doc {
-        Typed::F32(c) => run_case(c),
-        Typed::F64(c) => run_case(c),
-    }
-}
-
-fn run_case<T: Scalar>(c: &Case<T>) {
-    dispatch!(T, c.dimension, c.components, c.kind, run_typed(c));
-}
+crate::target_entry!();
 
 /// What the input determines about a result.
 #[derive(Debug, PartialEq)]

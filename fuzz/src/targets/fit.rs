@@ -54,10 +54,10 @@ use crate::case::{points, Kind, KindExt, Model, Typed, Vector};
 use crate::check::{
     check_model, check_responsibilities, first_non_finite, largest_coordinate, sum_tolerance,
 };
+use crate::dispatch_shape;
 use crate::num::{f, Num, Scalar, V};
 use crate::rng::SplitMix;
 use crate::spec::{DataSpec, ModelSpec, SampleWeightSpec, Shape, MAX_POINTS};
-use crate::{dispatch, dispatch_shape};
 
 pub const NAME: &str = "fit";
 
@@ -275,23 +275,7 @@ fn lower_at<T: Scalar, const D: usize, const K: usize>(input: &Input) -> Case<T>
     }
 }
 
-/// The fuzz target: lower, optionally dump (`GAUSSMIX_FUZZ_JSON`), run.
-pub fn fuzz(input: &Input) {
-    let doc = lower(input);
-    crate::regression::dump(NAME, &doc);
-    run(&doc);
-}
-
-pub fn run(doc: &Doc) {
-    match doc {
-        Typed::F32(c) => run_case(c),
-        Typed::F64(c) => run_case(c),
-    }
-}
-
-fn run_case<T: Scalar>(c: &Case<T>) {
-    dispatch!(T, c.dimension, c.components, c.kind, run_typed(c));
-}
+crate::target_entry!();
 
 // ---------------------------------------------------------------------------
 // Ordinary inputs

@@ -29,9 +29,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::case::{component_log_density, points, single, Kind, KindExt, Model, Typed, Vector};
 use crate::check::{argmax, check_model, check_responsibilities, sum_tolerance};
+use crate::dispatch_shape;
 use crate::num::{f, Num, Scalar};
 use crate::spec::{ModelSpec, Shape};
-use crate::{dispatch, dispatch_shape};
 
 pub const NAME: &str = "inference";
 
@@ -79,22 +79,7 @@ fn lower_at<T: Scalar, const D: usize, const K: usize>(input: &Input) -> Case<T>
     }
 }
 
-pub fn fuzz(input: &Input) {
-    let doc = lower(input);
-    crate::regression::dump(NAME, &doc);
-    run(&doc);
-}
-
-pub fn run(doc: &Doc) {
-    match doc {
-        Typed::F32(c) => run_case(c),
-        Typed::F64(c) => run_case(c),
-    }
-}
-
-fn run_case<T: Scalar>(c: &Case<T>) {
-    dispatch!(T, c.dimension, c.components, c.kind, run_typed(c));
-}
+crate::target_entry!();
 
 fn run_typed<T: Scalar, const D: usize, const K: usize, C: KindExt>(case: &Case<T>) {
     let Ok(model) = case.model.build::<D, K, C>() else {

@@ -18,10 +18,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::case::{Kind, KindExt, Model, Typed};
 use crate::check::check_model;
+use crate::dispatch_shape;
 use crate::num::{f, Scalar};
 use crate::rng::SplitMix;
 use crate::spec::{ModelSpec, Shape};
-use crate::{dispatch, dispatch_shape};
 
 pub const NAME: &str = "sample";
 
@@ -77,22 +77,7 @@ fn lower_at<T: Scalar, const D: usize, const K: usize>(input: &Input) -> Case<T>
     }
 }
 
-pub fn fuzz(input: &Input) {
-    let doc = lower(input);
-    crate::regression::dump(NAME, &doc);
-    run(&doc);
-}
-
-pub fn run(doc: &Doc) {
-    match doc {
-        Typed::F32(c) => run_case(c),
-        Typed::F64(c) => run_case(c),
-    }
-}
-
-fn run_case<T: Scalar>(c: &Case<T>) {
-    dispatch!(T, c.dimension, c.components, c.kind, run_typed(c));
-}
+crate::target_entry!();
 
 fn finite<T: Scalar, const D: usize>(x: &SVector<T, D>) -> bool {
     x.iter().all(|&c| f(c).is_finite())
