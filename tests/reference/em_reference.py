@@ -443,6 +443,22 @@ def fmt(values):
     return " ".join(repr(float(v)) for v in values)
 
 
+def write_records(name, kind, lines, x, records):
+    """Appends the points and the recorded models to `lines` (the header
+    records) and writes tests/reference/NAME.txt."""
+    k, d = records[0][3].shape
+    lines.extend(f"point {fmt(row)}" for row in x)
+    for t, loglik, weights, means, cov in records:
+        lines.append(f"iteration {t}")
+        lines.append(f"loglik {fmt([loglik])}")
+        lines.append(f"weights {fmt(weights)}")
+        lines.extend(f"mean {j} {fmt(means[j])}" for j in range(k))
+        covs = full_matrices(kind, cov, k, d)
+        lines.extend(f"cov {j} {fmt(covs[j].reshape(-1))}" for j in range(k))
+    with open(os.path.join(HERE, f"{name}.txt"), "w", encoding="ascii") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 def write_fixture(base, kind, x, init, records, agreement):
     n, d = x.shape
     k = len(init[0])
@@ -467,19 +483,9 @@ def write_fixture(base, kind, x, init, records, agreement):
     lines.append(f"dims {d} {k} {n}")
     if kind != "full":
         lines.append(f"kind {kind}")
-    lines.extend(f"point {fmt(row)}" for row in x)
-    for t, loglik, weights, means, cov in records:
-        lines.append(f"iteration {t}")
-        lines.append(f"loglik {fmt([loglik])}")
-        lines.append(f"weights {fmt(weights)}")
-        lines.extend(f"mean {j} {fmt(means[j])}" for j in range(k))
-        covs = full_matrices(kind, cov, k, d)
-        lines.extend(f"cov {j} {fmt(covs[j].reshape(-1))}" for j in range(k))
-    path = os.path.join(HERE, f"{name}.txt")
-    with open(path, "w", encoding="ascii") as f:
-        f.write("\n".join(lines) + "\n")
+    write_records(name, kind, lines, x, records)
     lls = ", ".join(f"t={t}: {ll!r}" for t, ll, *_ in records)
-    print(f"wrote {os.path.relpath(path)}  ({lls})")
+    print(f"wrote tests/reference/{name}.txt  ({lls})")
 
 
 FROZEN = (("means",), ("weights", "covariances"))
@@ -505,18 +511,8 @@ def write_frozen_fixture(base, kind, frozen, x, init, records):
         np_version=np.__version__, base=base,
     )
     lines = [header.rstrip("\n"), f"dims {d} {k} {n}", f"kind {kind}", f"frozen {' '.join(frozen)}"]
-    lines.extend(f"point {fmt(row)}" for row in x)
-    for t, loglik, weights, means, cov in records:
-        lines.append(f"iteration {t}")
-        lines.append(f"loglik {fmt([loglik])}")
-        lines.append(f"weights {fmt(weights)}")
-        lines.extend(f"mean {j} {fmt(means[j])}" for j in range(k))
-        covs = full_matrices(kind, cov, k, d)
-        lines.extend(f"cov {j} {fmt(covs[j].reshape(-1))}" for j in range(k))
-    path = os.path.join(HERE, f"{name}.txt")
-    with open(path, "w", encoding="ascii") as f:
-        f.write("\n".join(lines) + "\n")
-    print(f"wrote {os.path.relpath(path)}  (t=10: {records[-1][1]!r})")
+    write_records(name, kind, lines, x, records)
+    print(f"wrote tests/reference/{name}.txt  (t=10: {records[-1][1]!r})")
 
 
 def main():
