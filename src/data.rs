@@ -132,51 +132,93 @@ pub(crate) fn scan_weighted<T: Real, const D: usize, P: AsPoint<T, D>>(
         return Err(Error::TooFewPoints { points, needed });
     }
     let weight = |i: usize| weights.and_then(|w| w.get(i)).copied().unwrap_or(T::one());
-    // The first point that counts is the origin of the shifted sums.
-    let Some((first, x)) = data
-        .iter()
-        .enumerate()
-        .find(|&(i, _)| weight(i) > T::zero())
-    else {
-        return Err(Error::ZeroTotalWeight);
-    };
-    let origin = checked(x, first)?;
-    let mut sum = SVector::<T, D>::zeros();
-    let mut sum_sq = SVector::<T, D>::zeros();
-    let mut largest = T::zero();
+    let mut scan = Scan::new();
     for (index, x) in data.iter().enumerate() {
         let w = weight(index);
-        if w == T::zero() {
-            continue;
+        if w != T::zero() {
+            scan.push(x, w, index)?;
         }
+    }
+    Ok((scan.finish(total)?, total))
+}
+
+/// The scale pass of [`scan_weighted`] a point at a time, so it can stop
+/// and resume anywhere (the bounded-work fit): the same arithmetic in the
+/// same order whatever the pieces.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Scan<T: Real, const D: usize> {
+    /// The first point that counts, origin of the shifted sums.
+    origin: Option<SVector<T, D>>,
+    sum: SVector<T, D>,
+    sum_sq: SVector<T, D>,
+    largest: T,
+}
+
+impl<T: Real, const D: usize> Scan<T, D> {
+    /// No points yet.
+    pub(crate) fn new() -> Self {
+        Self {
+            origin: None,
+            sum: SVector::zeros(),
+            sum_sq: SVector::zeros(),
+            largest: T::zero(),
+        }
+    }
+
+    /// Adds point `index`, `x`, of weight `w > 0`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NonFiniteData`] naming `index` (nothing added).
+    #[inline]
+    pub(crate) fn push<P: AsPoint<T, D>>(
+        &mut self,
+        x: &P,
+        w: T,
+        index: usize,
+    ) -> Result<(), Error> {
         let x = checked(x, index)?;
+        let origin = *self.origin.get_or_insert(x);
         let d = x - origin;
-        sum += d * w;
-        sum_sq += d.component_mul(&d) * w;
+        self.sum += d * w;
+        self.sum_sq += d.component_mul(&d) * w;
         for &c in x.iter() {
-            largest = Real::max(largest, c.abs());
+            self.largest = Real::max(self.largest, c.abs());
         }
+        Ok(())
     }
-    let n = total;
-    let mut variance_sum = T::zero();
-    for i in 0..D {
-        variance_sum += Real::max(sum_sq[i] - sum[i] * (sum[i] / n), T::zero()) / n;
-    }
-    let variance = variance_sum / T::from_count(D);
-    // A spread below ε of the coordinates' size (subnormal, or lost to
-    // rounding) is no scale: fall back to the coordinates' size.
-    let resolution = T::EPS * largest;
-    let scale = if variance > resolution * resolution {
-        variance
-    } else if largest > T::zero() {
-        largest * largest
-    } else {
-        T::one()
-    };
-    if scale.is_finite() && sum_sq.iter().all(|&v| v.is_finite()) {
-        Ok((scale, total))
-    } else {
-        Err(Error::DataOverflow)
+
+    /// The scale of the points pushed, of total weight `n`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ZeroTotalWeight`] if no point was pushed,
+    /// [`Error::DataOverflow`] if the scale overflows.
+    pub(crate) fn finish(&self, n: T) -> Result<T, Error> {
+        if self.origin.is_none() {
+            return Err(Error::ZeroTotalWeight);
+        }
+        let (sum, sum_sq, largest) = (&self.sum, &self.sum_sq, self.largest);
+        let mut variance_sum = T::zero();
+        for i in 0..D {
+            variance_sum += Real::max(sum_sq[i] - sum[i] * (sum[i] / n), T::zero()) / n;
+        }
+        let variance = variance_sum / T::from_count(D);
+        // A spread below ε of the coordinates' size (subnormal, or lost to
+        // rounding) is no scale: fall back to the coordinates' size.
+        let resolution = T::EPS * largest;
+        let scale = if variance > resolution * resolution {
+            variance
+        } else if largest > T::zero() {
+            largest * largest
+        } else {
+            T::one()
+        };
+        if scale.is_finite() && sum_sq.iter().all(|&v| v.is_finite()) {
+            Ok(scale)
+        } else {
+            Err(Error::DataOverflow)
+        }
     }
 }
 

@@ -231,7 +231,59 @@ where
     W: Weights<T>,
     F: FnMut(usize, &Chunk<T, K, LANES>),
 {
-    lanes::<T, D, K, C, P, W, F, LANES>(model, points, weights, first_index, visit)
+    let mut log = LogSum::new();
+    lanes::<T, D, K, C, P, W, F, LANES>(model, points, weights, first_index, &mut log, visit)?;
+    Ok(log.total())
+}
+
+/// [`block`] for a block that arrives in pieces: adds the pieces' terms to
+/// `log`, the block's log-likelihood so far. Feeding a block's points in
+/// any number of consecutive pieces gives the same `log` bit for bit as
+/// feeding them at once (each point's terms are added in order; only the
+/// chunking into lanes differs, which changes no result). On an error
+/// `log` holds part of the piece.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+pub(crate) fn block_piece<T, const D: usize, const K: usize, C, P, F>(
+    model: &Kernel<'_, T, D, K, C>,
+    points: &[P],
+    first_index: usize,
+    log: &mut LogSum<T>,
+    visit: F,
+) -> Result<(), Error>
+where
+    T: Real,
+    C: CovarianceKind,
+    P: AsPoint<T, D>,
+    F: FnMut(usize, &Chunk<T, K, LANES>),
+{
+    lanes::<T, D, K, C, P, (), F, LANES>(model, points, (), first_index, log, visit)
+}
+
+/// A block's log-likelihood while its points come in: the sum of the
+/// points' `mᵢ` (or weighted terms) and the running product of their
+/// `sᵢ`, whose `ln` is taken when it passes 2⁶⁴ and at the end.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct LogSum<T> {
+    sum: T,
+    product: T,
+}
+
+impl<T: Real> LogSum<T> {
+    /// No points yet.
+    #[inline]
+    pub(crate) fn new() -> Self {
+        Self {
+            sum: T::zero(),
+            product: T::one(),
+        }
+    }
+
+    /// The log-likelihood of the points so far.
+    #[inline]
+    pub(crate) fn total(&self) -> T {
+        self.sum + Real::ln(self.product)
+    }
 }
 
 /// The E-step for one point: its log-density `ln p(x)` and
@@ -250,10 +302,11 @@ where
     P: AsPoint<T, D>,
 {
     let mut out = SVector::zeros();
-    let ll = lanes::<T, D, K, C, P, (), _, 1>(model, core::slice::from_ref(x), (), 0, |_, c| {
+    let mut log = LogSum::new();
+    lanes::<T, D, K, C, P, (), _, 1>(model, core::slice::from_ref(x), (), 0, &mut log, |_, c| {
         out = c.responsibilities(0);
     })?;
-    Ok((ll, out))
+    Ok((log.total(), out))
 }
 
 /// [`block`] with `L` lanes.
@@ -264,8 +317,9 @@ fn lanes<T, const D: usize, const K: usize, C, P, W, F, const L: usize>(
     points: &[P],
     weights: W,
     first_index: usize,
+    log: &mut LogSum<T>,
     mut visit: F,
-) -> Result<T, Error>
+) -> Result<(), Error>
 where
     T: Real,
     C: CovarianceKind,
@@ -275,8 +329,11 @@ where
 {
     // 2⁶⁴: far from overflow in f32 even after one more factor ≤ K.
     let flush = T::lit(18_446_744_073_709_551_616.0);
-    let mut log_likelihood = T::zero();
-    let mut product = T::one();
+    // Locals while the block runs, so they stay in registers.
+    let LogSum {
+        sum: mut log_likelihood,
+        mut product,
+    } = *log;
     for (c, part) in points.chunks(L).enumerate() {
         // Padding lanes repeat the chunk's first point: finite work, ignored.
         let Some(first) = part.first().map(AsPoint::to_vector) else {
@@ -298,6 +355,10 @@ where
             }
             if !(*m > T::NEG_INFINITY) {
                 let index = first_index + c * L + l;
+                *log = LogSum {
+                    sum: log_likelihood,
+                    product,
+                };
                 return Err(if p.to_vector().iter().all(|&v| v.is_finite()) {
                     Error::ZeroDensity { index }
                 } else {
@@ -318,7 +379,11 @@ where
         }
         visit(c * L, &Chunk { r, len: part.len() });
     }
-    Ok(log_likelihood + Real::ln(product))
+    *log = LogSum {
+        sum: log_likelihood,
+        product,
+    };
+    Ok(())
 }
 
 #[cfg(test)]
@@ -341,26 +406,46 @@ mod tests {
         })
     }
 
-    /// Runs the kernel with 1 and with 8 lanes; every bit must agree.
+    /// Runs the kernel with 1 and with 8 lanes, and with 8 lanes on the
+    /// points in uneven pieces; every bit must agree.
     fn same_bits<C: CovarianceKind>(model: &Gmm<f64, 2, 3, C>) {
         let data = points();
+        let kernel = model.kernel();
         let mut one = [[0.0; 3]; 37];
         let mut eight = [[0.0; 3]; 37];
-        let ll1 = lanes::<f64, 2, 3, C, _, (), _, 1>(&model.kernel(), &data, (), 0, |i, c| {
+        let mut pieces = [[0.0; 3]; 37];
+        let mut log1 = LogSum::new();
+        lanes::<f64, 2, 3, C, _, (), _, 1>(&kernel, &data, (), 0, &mut log1, |i, c| {
             for l in 0..c.len() {
                 one[i + l] = c.responsibilities(l).into();
             }
         })
         .unwrap();
-        let ll8 = lanes::<f64, 2, 3, C, _, (), _, 8>(&model.kernel(), &data, (), 0, |i, c| {
+        let mut log8 = LogSum::new();
+        lanes::<f64, 2, 3, C, _, (), _, 8>(&kernel, &data, (), 0, &mut log8, |i, c| {
             for l in 0..c.len() {
                 eight[i + l] = c.responsibilities(l).into();
             }
         })
         .unwrap();
-        assert_eq!(ll1.to_bits(), ll8.to_bits());
-        for (a, b) in one.iter().zip(eight.iter()) {
+        let mut logp = LogSum::new();
+        let mut start = 0;
+        for len in [5, 1, 11, 20] {
+            let piece = &data[start..start + len];
+            block_piece(&kernel, piece, start, &mut logp, |i, c| {
+                for l in 0..c.len() {
+                    pieces[start + i + l] = c.responsibilities(l).into();
+                }
+            })
+            .unwrap();
+            start += len;
+        }
+        assert_eq!(start, data.len());
+        assert_eq!(log1.total().to_bits(), log8.total().to_bits());
+        assert_eq!(log1, logp);
+        for ((a, b), c) in one.iter().zip(eight.iter()).zip(pieces.iter()) {
             assert_eq!(a.map(f64::to_bits), b.map(f64::to_bits));
+            assert_eq!(a.map(f64::to_bits), c.map(f64::to_bits));
         }
         // Some responsibility is cut to 0, some point is shared.
         assert!(one.iter().any(|r| r.contains(&0.0)));

@@ -42,7 +42,7 @@ pub use data::AsPoint;
 pub use error::Error;
 pub use fit::{
     em_step, fit, fit_restarts, fit_weighted, fit_with_responsibilities, EmStep, FitOptions,
-    FitReport, Iteration, Termination,
+    FitReport, Iteration, Phase, Position, Progress, ResumableFit, Termination,
 };
 #[cfg(feature = "std")]
 pub use fit::{fit_parallel, SHARD};

@@ -6,7 +6,7 @@ use nalgebra::SVector;
 use crate::covariance::{CovarianceKind, Full, Moments1};
 use crate::data::{checked, valid_weight, AsPoint};
 use crate::error::Error;
-use crate::estep::{self, Weights, BLOCK};
+use crate::estep::{self, Chunk, LogSum, Weights, BLOCK, LANES};
 use crate::mixture::Gmm;
 use crate::real::Real;
 
@@ -101,6 +101,63 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Moments<T, D, K
             C::second_push(&mut self.second, k, rk, &d[k]);
         }
         self.points += 1;
+    }
+}
+
+/// A block of an E pass whose points arrive in pieces (see
+/// [`SufficientStats::add_piece`]): its sums and log-likelihood so far.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct OpenBlock<T: Real, const D: usize, const K: usize, C: CovarianceKind> {
+    sums: Moments<T, D, K, C>,
+    log: LogSum<T>,
+}
+
+impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> OpenBlock<T, D, K, C> {
+    /// No points yet.
+    pub(crate) fn new() -> Self {
+        Self {
+            sums: Moments::zero(),
+            log: LogSum::new(),
+        }
+    }
+}
+
+/// The statistics' side of the E-step kernel's `visit`: for each point of
+/// a chunk, its responsibilities (times its weight) and offsets from the
+/// shifts go into `sums`, and to `out` when given. `block` holds the
+/// points the kernel runs over, so each is read again from the caller's
+/// slice, contiguous, rather than from the chunk's lanes.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn pusher<'a, T, const D: usize, const K: usize, C, P, W>(
+    sums: &'a mut Moments<T, D, K, C>,
+    shift: &'a [SVector<T, D>; K],
+    block: &'a [P],
+    weights: W,
+    mut out: Option<&'a mut [SVector<T, K>]>,
+) -> impl FnMut(usize, &Chunk<T, K, LANES>) + 'a
+where
+    T: Real,
+    C: CovarianceKind,
+    P: AsPoint<T, D>,
+    W: Weights<T> + 'a,
+{
+    move |i, chunk| {
+        for (l, p) in block.iter().skip(i).take(chunk.len()).enumerate() {
+            let mut r = chunk.responsibilities(l);
+            if let Some(w) = weights.at(i + l) {
+                if w == T::zero() {
+                    continue; // left out
+                }
+                r *= w;
+            }
+            let x = p.to_vector();
+            let d: [SVector<T, D>; K] = core::array::from_fn(|k| x - shift[k]);
+            sums.push(&d, &r);
+            if let Some(slot) = out.as_deref_mut().and_then(|o| o.get_mut(i + l)) {
+                *slot = r;
+            }
+        }
     }
 }
 
@@ -271,29 +328,42 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
         block: &[P],
         weights: W,
         first_index: usize,
-        mut out: Option<&mut [SVector<T, K>]>,
+        out: Option<&mut [SVector<T, K>]>,
     ) -> Result<T, Error> {
         let mut sums = Moments::<T, D, K, C>::zero();
-        let shift = &self.shift;
-        let ll = estep::block(&model.kernel(), block, weights, first_index, |i, chunk| {
-            // Each point read again from the caller's slice, contiguous,
-            // rather than from the chunk's lanes.
-            for (l, p) in block.iter().skip(i).take(chunk.len()).enumerate() {
-                let mut r = chunk.responsibilities(l);
-                if let Some(w) = weights.at(i + l) {
-                    if w == T::zero() {
-                        continue; // left out
-                    }
-                    r *= w;
-                }
-                let x = p.to_vector();
-                let d: [SVector<T, D>; K] = core::array::from_fn(|k| x - shift[k]);
-                sums.push(&d, &r);
-                if let Some(slot) = out.as_deref_mut().and_then(|o| o.get_mut(i + l)) {
-                    *slot = r;
-                }
-            }
-        })?;
+        let visit = pusher(&mut sums, &self.shift, block, weights, out);
+        let ll = estep::block(&model.kernel(), block, weights, first_index, visit)?;
+        sums.log_likelihood = ll;
+        self.sums.add(&sums).ok_or(Error::CountOverflow)?;
+        Ok(ll)
+    }
+
+    /// [`add_block`](Self::add_block) for a block that arrives in pieces
+    /// (unweighted): runs the E pass over `piece`, the next points of the
+    /// block, into `open`; [`close_block`](Self::close_block) adds the
+    /// block once its last piece is in. A block fed in any number of
+    /// pieces adds the same bits as [`add_block`](Self::add_block) on it.
+    /// On an error `open` holds part of the piece: start the pass again.
+    pub(crate) fn add_piece<P: AsPoint<T, D>>(
+        &self,
+        model: &Gmm<T, D, K, C>,
+        piece: &[P],
+        first_index: usize,
+        open: &mut OpenBlock<T, D, K, C>,
+    ) -> Result<(), Error> {
+        let visit = pusher(&mut open.sums, &self.shift, piece, (), None);
+        estep::block_piece(&model.kernel(), piece, first_index, &mut open.log, visit)
+    }
+
+    /// Adds the block whose pieces `open` holds, and empties it. Returns the
+    /// block's log-likelihood.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CountOverflow`] past `usize::MAX` points (`self` unchanged).
+    pub(crate) fn close_block(&mut self, open: &mut OpenBlock<T, D, K, C>) -> Result<T, Error> {
+        let OpenBlock { mut sums, log } = core::mem::replace(open, OpenBlock::new());
+        let ll = log.total();
         sums.log_likelihood = ll;
         self.sums.add(&sums).ok_or(Error::CountOverflow)?;
         Ok(ll)

@@ -10,12 +10,14 @@ mod options;
 mod parallel;
 mod report;
 mod restarts;
+mod resumable;
 
 pub use options::FitOptions;
 #[cfg(feature = "std")]
 pub use parallel::{fit_parallel, SHARD};
 pub use report::{EmStep, FitReport, Iteration, Termination};
 pub use restarts::fit_restarts;
+pub use resumable::{Phase, Position, Progress, ResumableFit};
 
 use crate::covariance::CovarianceKind;
 use crate::data::{scan, scan_weighted, AsPoint};
@@ -381,19 +383,71 @@ where
 {
     let reg = linalg::absolute_reg(options.reg_covar, scale);
     let mut model = init;
-    let mut effective_reg_covar = T::zero();
-    let mut previous: Option<T> = None;
-    let mut iterations = 0;
-    let mut decreases = 0;
+    let mut tracker = Tracker::new();
     loop {
         let mut stats = SufficientStats::new(&model);
         pass(&model, &mut stats, responsibilities.as_deref_mut())?;
+        let it = tracker.score(stats.log_likelihood(), n, options);
+        if callback(&it).is_break() {
+            return tracker.report(&model, &it, Termination::Stopped);
+        }
+        if let Some(end) = tracker.termination(options) {
+            return tracker.report(&model, &it, end);
+        }
+        let reg_added = m_step(
+            &mut |m, s| pass(m, s, None),
+            &mut model,
+            &mut stats,
+            reg,
+            options.frozen,
+        )?;
+        tracker.stepped(&it, reg_added);
+    }
+}
+
+/// The EM loop's bookkeeping between passes, apart from the passes
+/// themselves (shared by [`fit`] and [`ResumableFit`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Tracker<T: Real> {
+    /// The mean log-likelihood before the last M-step.
+    previous: Option<T>,
+    iterations: usize,
+    decreases: usize,
+    effective_reg_covar: T,
+    /// Whether the last scored pass converged.
+    converged: bool,
+}
+
+impl<T: Real> Tracker<T> {
+    pub(crate) fn new() -> Self {
+        Self {
+            previous: None,
+            iterations: 0,
+            decreases: 0,
+            effective_reg_covar: T::zero(),
+            converged: false,
+        }
+    }
+
+    /// M-steps done so far.
+    pub(crate) fn iterations(&self) -> usize {
+        self.iterations
+    }
+
+    /// Takes the total log-likelihood of a pass under the current model
+    /// (data of total weight `n`): the trace entry, with the convergence
+    /// test against the previous one done.
+    pub(crate) fn score(
+        &mut self,
+        log_likelihood: T,
+        n: T,
+        options: &FitOptions<T>,
+    ) -> Iteration<T> {
         // −∞ if the sum overflows (a start astronomically far from the
         // data): allowed in the trace, never in a report.
-        let log_likelihood = stats.log_likelihood();
         let mean_log_likelihood = log_likelihood / n;
-        let mut converged = false;
-        if let Some(p) = previous {
+        self.converged = false;
+        if let Some(p) = self.previous {
             let change = mean_log_likelihood - p;
             // A fall within `√ε (|ℓ̄| + 1)` of the mean log-likelihood `ℓ̄`
             // is rounding (each point's term and the blocked sum carry
@@ -403,47 +457,58 @@ where
             // point, so the fit counts it and goes on.
             let noise = Real::sqrt(T::EPS) * (p.abs() + T::one());
             if change <= -noise {
-                decreases += 1;
+                self.decreases += 1;
             } else {
                 // `tol = 0` asks for `max_iter` iterations.
-                converged = options.tol > T::zero() && change < options.tol;
+                self.converged = options.tol > T::zero() && change < options.tol;
             }
         }
-        // Borrows the model: a closure that owned it would copy it.
-        let report = |termination, model: &Gmm<T, D, K, C>| {
-            Ok(FitReport {
-                model: *model,
-                iterations,
-                termination,
-                log_likelihood: finite_likelihood(log_likelihood)?,
-                mean_log_likelihood,
-                effective_reg_covar,
-                decreases,
-            })
-        };
-        let it = Iteration {
-            iteration: iterations,
+        Iteration {
+            iteration: self.iterations,
             log_likelihood,
             mean_log_likelihood,
-        };
-        if callback(&it).is_break() {
-            return report(Termination::Stopped, &model);
         }
-        if converged {
-            return report(Termination::Converged, &model);
+    }
+
+    /// Why the fit ends after the last scored pass, if it does.
+    pub(crate) fn termination(&self, options: &FitOptions<T>) -> Option<Termination> {
+        if self.converged {
+            Some(Termination::Converged)
+        } else if self.iterations >= options.max_iter {
+            Some(Termination::MaxIterations)
+        } else {
+            None
         }
-        if iterations >= options.max_iter {
-            return report(Termination::MaxIterations, &model);
-        }
-        effective_reg_covar = m_step(
-            &mut |m, s| pass(m, s, None),
-            &mut model,
-            &mut stats,
-            reg,
-            options.frozen,
-        )?;
-        previous = Some(mean_log_likelihood);
-        iterations += 1;
+    }
+
+    /// The report of a fit ending with `model`, scored by `it`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LikelihoodOverflow`] if the log-likelihood is not finite.
+    pub(crate) fn report<const D: usize, const K: usize, C: CovarianceKind>(
+        &self,
+        model: &Gmm<T, D, K, C>,
+        it: &Iteration<T>,
+        termination: Termination,
+    ) -> Result<FitReport<T, D, K, C>, Error> {
+        Ok(FitReport {
+            model: *model,
+            iterations: self.iterations,
+            termination,
+            log_likelihood: finite_likelihood(it.log_likelihood)?,
+            mean_log_likelihood: it.mean_log_likelihood,
+            effective_reg_covar: self.effective_reg_covar,
+            decreases: self.decreases,
+        })
+    }
+
+    /// After the M-step that followed the pass that gave `it`, adding
+    /// `reg_added` to the covariances.
+    pub(crate) fn stepped(&mut self, it: &Iteration<T>, reg_added: T) {
+        self.previous = Some(it.mean_log_likelihood);
+        self.effective_reg_covar = reg_added;
+        self.iterations += 1;
     }
 }
 
