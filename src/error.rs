@@ -128,11 +128,17 @@ pub enum Error {
     ///
     /// *Cause:* merging statistics whose counts add up past `usize::MAX`.
     CountOverflow,
-    /// A fit option is out of range.
+    /// An option or setting is out of range.
     ///
-    /// *Fix:* `tol` and `reg_covar` must be finite and non-negative.
+    /// *Fix:* `tol` and `reg_covar` must be finite and non-negative; a
+    /// [`ResumableFit`](crate::ResumableFit)'s `budget` at least 1; an
+    /// [`OnlineGmm`](crate::OnlineGmm)'s `step` within the ranges of
+    /// [`StepSize`](crate::StepSize), its `refresh` at least 1 and its
+    /// warm-up `W` at least `K` (and 1).
     InvalidOption {
-        /// Name of the offending field of [`FitOptions`](crate::FitOptions).
+        /// Name of the offending field of [`FitOptions`](crate::FitOptions)
+        /// or [`OnlineOptions`](crate::OnlineOptions), or `"budget"` or
+        /// `"W"`.
         option: &'static str,
     },
     /// A caller-supplied buffer (responsibilities, or the distances of
@@ -153,6 +159,17 @@ pub enum Error {
     /// *Fix:* accumulate every shard against the same model, and take the
     /// M-step with that model.
     MismatchedStatistics,
+}
+
+impl Error {
+    /// The same error naming point `index` instead, if it names a point.
+    pub(crate) fn at(self, index: usize) -> Self {
+        match self {
+            Error::NonFiniteData { .. } => Error::NonFiniteData { index },
+            Error::ZeroDensity { .. } => Error::ZeroDensity { index },
+            e => e,
+        }
+    }
 }
 
 impl fmt::Display for Error {

@@ -23,7 +23,7 @@ extern crate std;
 
 // Modules import one way, each only from those before it in this order
 // (tests/layout.rs checks it): real, error, sample, data, linalg,
-// covariance, estep, mixture, stats, mstep, fit, init.
+// covariance, estep, mixture, stats, mstep, fit, online, init.
 pub mod covariance;
 mod data;
 mod error;
@@ -33,6 +33,7 @@ pub mod init;
 mod linalg;
 mod mixture;
 mod mstep;
+mod online;
 mod real;
 pub mod sample;
 mod stats;
@@ -48,6 +49,7 @@ pub use fit::{
 pub use fit::{fit_parallel, SHARD};
 pub use mixture::Gmm;
 pub use mstep::Frozen;
+pub use online::{OnlineGmm, OnlineOptions, OnlineUpdate, StepSize};
 pub use real::Real;
 pub use stats::SufficientStats;
 

@@ -369,6 +369,59 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
         Ok(ll)
     }
 
+    /// Online EM's forgetting: every sum (and the log-likelihood) times
+    /// `keep`, `1 − γ` for a step `γ`.
+    pub(crate) fn forget(&mut self, keep: T) {
+        let s = &mut self.sums;
+        s.counts *= keep;
+        for f in &mut s.first {
+            *f *= keep;
+        }
+        C::second_scale(&mut s.second, keep);
+        s.log_likelihood *= keep;
+    }
+
+    /// Adds point `x` with responsibilities `r` and log-likelihood term
+    /// `ll` as they are (online EM scales both by its step). The point
+    /// count saturates.
+    pub(crate) fn push_point(&mut self, x: &SVector<T, D>, r: &SVector<T, K>, ll: T) {
+        let d: [SVector<T, D>; K] = core::array::from_fn(|k| x - self.shift[k]);
+        self.sums.points = self.sums.points.min(usize::MAX - 1);
+        self.sums.push(&d, r);
+        self.sums.log_likelihood += ll;
+    }
+
+    /// The same sums seen from new shifts `target`: with `δ = S1ₖ/Nₖ` and
+    /// `Δ` the move of the shift, `S1ₖ ← Nₖ(δ − Δ)` and
+    /// `S2ₖ ← S2ₖ − Nₖδδᵀ + Nₖ(δ − Δ)(δ − Δ)ᵀ` (exact in real arithmetic).
+    /// Moving the shift to the new mean (`Δ = δ`) leaves the centred
+    /// moments, so statistics that outlive their model (online EM) stay
+    /// accurate however far the means travel. A component with a zero
+    /// count has zero sums, which any shift keeps.
+    pub(crate) fn reshift(&mut self, target: &[SVector<T, D>; K]) {
+        let s = &mut self.sums;
+        for k in 0..K {
+            let n = s.counts[k];
+            if n > T::zero() {
+                let delta = s.first[k] / n;
+                let moved = delta - (target[k] - self.shift[k]);
+                C::second_push(&mut s.second, k, -n, &delta);
+                C::second_push(&mut s.second, k, n, &moved);
+                s.first[k] = moved * n;
+            }
+            self.shift[k] = target[k];
+        }
+    }
+
+    /// Hands the statistics over to `model` (the result of their M-step):
+    /// they are now accumulated against it, shifted by its means.
+    pub(crate) fn rebase(&mut self, model: &Gmm<T, D, K, C>) {
+        self.fingerprint = model.fingerprint();
+        self.means = model.means();
+        let means = self.means;
+        self.reshift(&means);
+    }
+
     /// [`Error::MismatchedStatistics`] unless `model` is the model these
     /// statistics were started with.
     pub(crate) fn check(&self, model: &Gmm<T, D, K, C>) -> Result<(), Error> {

@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::Path;
 
-const ORDER: [&str; 12] = [
+const ORDER: [&str; 13] = [
     "real",
     "error",
     "sample",
@@ -17,6 +17,7 @@ const ORDER: [&str; 12] = [
     "stats",
     "mstep",
     "fit",
+    "online",
     "init",
 ];
 

@@ -133,6 +133,12 @@ impl CovarianceKind for Diag {
         [SVector::zeros(); K]
     }
 
+    fn second_scale<T: Real, const D: usize, const K: usize>(s: &mut [SVector<T, D>; K], f: T) {
+        for v in s.iter_mut() {
+            *v *= f;
+        }
+    }
+
     fn second_add<T: Real, const D: usize, const K: usize>(
         a: &mut [SVector<T, D>; K],
         b: &[SVector<T, D>; K],

@@ -182,6 +182,12 @@ impl CovarianceKind for Full {
         [SMatrix::zeros(); K]
     }
 
+    fn second_scale<T: Real, const D: usize, const K: usize>(s: &mut [SMatrix<T, D, D>; K], f: T) {
+        for m in s.iter_mut() {
+            *m *= f;
+        }
+    }
+
     fn second_add<T: Real, const D: usize, const K: usize>(
         a: &mut [SMatrix<T, D, D>; K],
         b: &[SMatrix<T, D, D>; K],

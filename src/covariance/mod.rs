@@ -172,6 +172,10 @@ pub trait CovarianceKind:
         b: &Self::Second<T, D, K>,
     );
 
+    /// `s *= f` (online EM's forgetting of old points).
+    #[doc(hidden)]
+    fn second_scale<T: Real, const D: usize, const K: usize>(s: &mut Self::Second<T, D, K>, f: T);
+
     /// Adds component `k`'s share `r` of a point at offset `d` from its
     /// shift: `r d dᵀ` (or the part of it the kind keeps).
     #[doc(hidden)]

@@ -128,6 +128,10 @@ impl CovarianceKind for Spherical {
         SVector::zeros()
     }
 
+    fn second_scale<T: Real, const D: usize, const K: usize>(s: &mut SVector<T, K>, f: T) {
+        *s *= f;
+    }
+
     fn second_add<T: Real, const D: usize, const K: usize>(
         a: &mut SVector<T, K>,
         b: &SVector<T, K>,

@@ -68,6 +68,10 @@ impl CovarianceKind for Tied {
         SMatrix::zeros()
     }
 
+    fn second_scale<T: Real, const D: usize, const K: usize>(s: &mut SMatrix<T, D, D>, f: T) {
+        *s *= f;
+    }
+
     fn second_add<T: Real, const D: usize, const K: usize>(
         a: &mut SMatrix<T, D, D>,
         b: &SMatrix<T, D, D>,
