@@ -457,17 +457,15 @@ impl<T: Real, const D: usize, const K: usize, const W: usize, C: CovarianceKind>
         Ok(())
     }
 
-    /// The M-step on running statistics `stats`, which then follow the
-    /// new model. On an error `stats` is unusable (the caller's copy).
+    /// The M-step on running statistics `stats`, centred first on the
+    /// means it is about to give (there is no second pass to recentre
+    /// with online), so its one-pass covariances cancel nothing and the
+    /// next points are pushed relative to the new means. On an error
+    /// `stats` is unusable (the caller's copy).
     fn m_step(&self, stats: &mut SufficientStats<T, D, K, C>) -> Result<Gmm<T, D, K, C>, Error> {
-        // Centre the sums on the means the M-step is about to give, so its
-        // one-pass covariances cancel nothing (there is no second pass to
-        // recentre with online).
-        let target = *stats.recentred().shift();
-        stats.reshift(&target);
+        stats.recentre_in_place();
         let mut model = self.model;
         mstep::m_step(stats, &mut model, self.reg, self.options.fit.frozen)?;
-        stats.rebase(&model);
         Ok(model)
     }
 }

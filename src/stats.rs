@@ -181,6 +181,17 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     /// of. A shift that overflows `T` is kept as it was.
     #[must_use]
     pub fn recentred(&self) -> Self {
+        Self {
+            fingerprint: self.fingerprint,
+            means: self.means,
+            shift: self.next_shifts(),
+            sums: Moments::zero(),
+        }
+    }
+
+    /// The shifts of [`recentred`](Self::recentred) statistics: the means
+    /// the M-step would produce, for the live components.
+    fn next_shifts(&self) -> [SVector<T, D>; K] {
         let mut shift = self.shift;
         let m = self.first_order();
         for (k, c) in shift.iter_mut().enumerate() {
@@ -191,12 +202,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
                 }
             }
         }
-        Self {
-            fingerprint: self.fingerprint,
-            means: self.means,
-            shift,
-            sums: Moments::zero(),
-        }
+        shift
     }
 
     /// `true` if the one-pass covariance of some live component would lose
@@ -413,13 +419,14 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
         }
     }
 
-    /// Hands the statistics over to `model` (the result of their M-step):
-    /// they are now accumulated against it, shifted by its means.
-    pub(crate) fn rebase(&mut self, model: &Gmm<T, D, K, C>) {
-        self.fingerprint = model.fingerprint();
-        self.means = model.means();
-        let means = self.means;
-        self.reshift(&means);
+    /// [`reshift`](Self::reshift) to the shifts of
+    /// [`recentred`](Self::recentred) statistics, the means the M-step is
+    /// about to give: online EM's recentring, as it cannot make another
+    /// pass. (The statistics stay those of the model they were started
+    /// with, for the fingerprint: online EM never checks it.)
+    pub(crate) fn recentre_in_place(&mut self) {
+        let target = self.next_shifts();
+        self.reshift(&target);
     }
 
     /// [`Error::MismatchedStatistics`] unless `model` is the model these

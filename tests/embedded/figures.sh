@@ -146,6 +146,38 @@ for t in "$V7EM" "$V6M"; do
     done
 done
 
+# marks target workload reps -> "marks max min total" of one run with the
+# mark plugin (the largest / smallest count between gaussmix_mark calls)
+marks() {
+    local t=$1 work=$2 reps=$3 out addr
+    addr=$(arm-none-eabi-nm "$(elf release "$t" insn)" | awk '/ gaussmix_mark$/ { print $1 }')
+    [[ -n $addr ]] || { log "no gaussmix_mark in insn"; return 1; }
+    # shellcheck disable=SC2046
+    if ! out=$(timeout "$TIMEOUT" qemu-system-arm $(qemu_args "$t") -nographic \
+        -semihosting-config "$(semihosting insn "$work" "$reps")" \
+        -plugin "$PLUGIN,mark=0x$addr" -kernel "$(elf release "$t" insn)" 2>&1 >/dev/null); then
+        log "FAILED: insn $work $reps on $t (marks)"
+        return 1
+    fi
+    sed -n 's/^insn_marks: \([0-9]*\) max \([0-9]*\) min \([0-9]*\)$/\1 \2 \3/p' <<<"$out" | tr '\n' ' '
+    sed -n 's/^insn_count: //p' <<<"$out"
+}
+log "==> online updates and bounded-work calls (marks)"
+declare -A MK
+for t in "$V7EM" "$V6M"; do
+    for w in online2:1 online2:2 onlinestats2:1 onlinestats2:2; do
+        MK[$t:$w]=$(marks "$t" "${w%:*}" "${w#*:}")
+    done
+done
+for b in 1 16 64 128; do
+    MK[$V7EM:bounded2:$b]=$(marks "$V7EM" bounded2 "$b")
+done
+# mk KEY N -> field N of a marks result
+mk() { awk -v i="$2" '{ print $i }' <<<"${MK[$1]}"; }
+per_update() { # target workload -> mean instructions per update (2 passes − 1 pass) / N
+    ratio $(($(mk "$1:$2:2" 4) - $(mk "$1:$2:1" 4))) "$N2"
+}
+
 per_pki() { # target profile workload n k -> instructions per point·component·iteration
     ratio $((${C[$1:$2:$3:11]} - ${C[$1:$2:$3:1]})) $((10 * $4 * $5))
 }
@@ -303,6 +335,31 @@ row "peak stack of \`em_step\`, M4F" "$BEFORE_STACK_EM_M4F" "$(st release "$V7EM
 row "peak stack of \`init::random_points\`, M4F" "$BEFORE_STACK_INIT_M4F" "$(st release "$V7EM" "init::random_points<2,3>")"
 row "\`size_of::<Gmm<f32, 2, 3>>\`" "$BEFORE_GMM" "${S[release:$V7EM:size Gmm<f32,2,3>]}"
 row "\`size_of::<SufficientStats<f32, 2, 3>>\`" "$BEFORE_STATS" "${S[release:$V7EM:size SufficientStats<f32,2,3>]}"
+
+cat <<EOF
+
+### Streaming and bounded work (D = 2, K = 3, f32, full covariance, \`release\`)
+
+Instructions between consecutive calls of \`gaussmix_mark\` (exact, the
+plugin's \`mark=\` argument), which the workloads call before every online
+update and every \`ResumableFit::advance\`: worst is the largest, mean the
+difference of two runs over the data (2 × N − 1 × N updates) per update.
+\`OnlineGmm\` with a warm-up of 60 points from the truth, then updates
+over the N = $N2 points with the default decaying step; "statistics only"
+never refreshes after the warm-up (\`refresh = usize::MAX\`), so the rest
+of a full update is its M-step. \`ResumableFit\` runs a whole fit (the
+options of the whole-fit row) from \`init::random_points\` with a budget
+of B points per call; its worst call holds B points of an E pass and one
+M-step.
+
+| figure | Cortex-M4F | Cortex-M0 |
+|---|---:|---:|
+| online update, M-step every update: mean / worst | $(per_update "$V7EM" online2) / $(mk "$V7EM:online2:2" 2) | $(per_update "$V6M" online2) / $(mk "$V6M:online2:2" 2) |
+| online update, statistics only: mean / worst | $(per_update "$V7EM" onlinestats2) / $(mk "$V7EM:onlinestats2:2" 2) | $(per_update "$V6M" onlinestats2) / $(mk "$V6M:onlinestats2:2" 2) |
+EOF
+for b in 1 16 64 128; do
+    echo "| \`ResumableFit::advance\`, budget $b: worst call (calls; whole fit) | $(mk "$V7EM:bounded2:$b" 2) ($(($(mk "$V7EM:bounded2:$b" 1) - 1)); $(mk "$V7EM:bounded2:$b" 4)) | – |"
+done
 
 cat <<EOF
 

@@ -7,6 +7,18 @@
  * Build:  gcc -O2 -shared -fPIC -o insn_count.so insn_count.c
  * Use:    qemu-system-arm ... -plugin ./insn_count.so -kernel firmware.elf
  *
+ * Marks: with the argument mark=ADDRESS (hex, the address of a function the
+ * guest calls between units of work, e.g. `gaussmix_mark` from
+ * `arm-none-eabi-nm`; the Thumb bit is ignored), the plugin also records the
+ * count each time the TB at that address is entered and prints, besides
+ * the total,
+ *
+ *     insn_marks: <marks> max <largest difference> min <smallest>
+ *
+ * over consecutive marks: the instructions of the most (least) expensive
+ * unit of work, exactly (every mark is counted the same way, so the offset
+ * of the mark's own TB cancels in a difference).
+ *
  * Debian ships QEMU with plugin support but without qemu-plugin.h, so the
  * few declarations of the plugin API version 1 (QEMU 4.2 to 8.1; Debian
  * bookworm has 7.2) that this file needs are written out below, copied in
@@ -23,6 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define QEMU_PLUGIN_EXPORT __attribute__((visibility("default")))
 
@@ -46,6 +60,16 @@ void qemu_plugin_register_vcpu_tb_exec_inline(struct qemu_plugin_tb *tb,
 size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
 void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id,
                                     qemu_plugin_udata_cb_t cb, void *userdata);
+enum qemu_plugin_cb_flags {
+    QEMU_PLUGIN_CB_NO_REGS,
+};
+typedef void (*qemu_plugin_vcpu_udata_cb_t)(unsigned int vcpu_index,
+                                            void *userdata);
+void qemu_plugin_register_vcpu_tb_exec_cb(struct qemu_plugin_tb *tb,
+                                          qemu_plugin_vcpu_udata_cb_t cb,
+                                          enum qemu_plugin_cb_flags flags,
+                                          void *userdata);
+uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
 
 /* The API version this plugin was written against. */
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
@@ -53,12 +77,32 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
 /* One guest CPU (the boards used have one), so one plain counter. */
 static uint64_t insn_count;
 
+/* Marks: the address (0: none), the count at the last mark, the extremes. */
+static uint64_t mark_addr, last_mark, marks, max_delta, min_delta = UINT64_MAX;
+
+static void at_mark(unsigned int vcpu, void *userdata)
+{
+    (void)vcpu;
+    (void)userdata;
+    if (marks > 0) {
+        uint64_t d = insn_count - last_mark;
+        max_delta = d > max_delta ? d : max_delta;
+        min_delta = d < min_delta ? d : min_delta;
+    }
+    last_mark = insn_count;
+    marks++;
+}
+
 static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
     (void)id;
     qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64,
                                              &insn_count,
                                              qemu_plugin_tb_n_insns(tb));
+    if (mark_addr != 0 && qemu_plugin_tb_vaddr(tb) == mark_addr) {
+        qemu_plugin_register_vcpu_tb_exec_cb(tb, at_mark,
+                                             QEMU_PLUGIN_CB_NO_REGS, NULL);
+    }
 }
 
 static void at_exit(qemu_plugin_id_t id, void *userdata)
@@ -66,6 +110,10 @@ static void at_exit(qemu_plugin_id_t id, void *userdata)
     (void)id;
     (void)userdata;
     fprintf(stderr, "insn_count: %" PRIu64 "\n", insn_count);
+    if (mark_addr != 0) {
+        fprintf(stderr, "insn_marks: %" PRIu64 " max %" PRIu64 " min %" PRIu64 "\n",
+                marks, max_delta, marks > 1 ? min_delta : 0);
+    }
     fflush(stderr);
 }
 
@@ -74,8 +122,11 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
                                            int argc, char **argv)
 {
     (void)info;
-    (void)argc;
-    (void)argv;
+    for (int i = 0; i < argc; i++) {
+        if (strncmp(argv[i], "mark=", 5) == 0) {
+            mark_addr = strtoull(argv[i] + 5, NULL, 16) & ~(uint64_t)1;
+        }
+    }
     qemu_plugin_register_vcpu_tb_trans_cb(id, tb_trans);
     qemu_plugin_register_atexit_cb(id, at_exit, NULL);
     return 0;

@@ -239,6 +239,17 @@ pub fn draw<const D: usize, const K: usize, C: CovarianceKind>(
     }
 }
 
+/// A call the instruction-count plugin can see: with `mark=<address of
+/// gaussmix_mark>` (tests/embedded/qemu-plugin/insn_count.c) it reports
+/// the largest number of instructions between two consecutive calls. The
+/// workloads call it between the units of work whose worst case they
+/// measure (one bounded-work call, one online update).
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn gaussmix_mark() {
+    core::hint::black_box(());
+}
+
 /// The end-to-end fit: the notebook's initialisation (`K` random data
 /// points as means, the data covariance as the kind represents it, equal
 /// weights) and `fit` with default options and at most 200 iterations.

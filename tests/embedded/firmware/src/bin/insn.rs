@@ -20,6 +20,9 @@
 //! | `resp2`/`resp4` | `R` passes of `responsibilities`                            |
 //! | `pred2`/`pred4` | `R` passes of `predict`                                     |
 //! | `sample2`/`sample4` | `R · N` further `Gmm::sample` draws                     |
+//! | `bounded2`    | a `ResumableFit` from `init::random_points` to the end, `R` points per call (budget), `gaussmix_mark` before each call |
+//! | `online2`     | an `OnlineGmm` (warm-up of `W = 60` points from the truth, M-step every update), then `R · N` updates over the data, `gaussmix_mark` before each |
+//! | `onlinestats2` | the same with no M-step after the warm-up (`refresh = usize::MAX`): the statistics' share |
 //!
 //! The difference of the counts of one workload at two values of `R`
 //! removes the start-up and the drawing of the data. Nothing is printed
@@ -31,7 +34,10 @@
 
 use core::hint::black_box;
 
-use gaussmix::{em_step, Diag, Full, Gmm, Spherical, Tied};
+use gaussmix::{
+    em_step, init, Diag, FitOptions, Full, Gmm, OnlineGmm, OnlineOptions, Progress, ResumableFit,
+    Spherical, Tied,
+};
 use gaussmix_firmware::{self as firmware, draw, Kind, Pcg32, N2, N4};
 use panic_semihosting as _;
 
@@ -45,7 +51,12 @@ enum Work {
     Resp,
     Predict,
     Sample,
+    Bounded,
+    Online { refresh: usize },
 }
+
+/// The online learner's warm-up, in points.
+const WARM_UP: usize = 60;
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
@@ -73,6 +84,14 @@ fn main() -> ! {
         b"pred4" => (Work::Predict, 4),
         b"sample2" => (Work::Sample, 2),
         b"sample4" => (Work::Sample, 4),
+        b"bounded2" => (Work::Bounded, 2),
+        b"online2" => (Work::Online { refresh: 1 }, 2),
+        b"onlinestats2" => (
+            Work::Online {
+                refresh: usize::MAX,
+            },
+            2,
+        ),
         _ => firmware::exit(false),
     };
     let ok = match (kind, d) {
@@ -180,6 +199,54 @@ fn run<C: Kind, const D: usize, const K: usize>(
             for _ in 0..reps * data.len() {
                 black_box(truth.sample(&mut rng));
             }
+        }
+        Work::Bounded => {
+            // The options of `fit_from_random_points`.
+            let options = FitOptions::default().with_max_iter(200);
+            let Ok(start) = init::random_points::<f32, D, K, C, _, _>(data, &mut rng) else {
+                return false;
+            };
+            let Ok(mut fit) = ResumableFit::new(start, &options) else {
+                return false;
+            };
+            loop {
+                firmware::gaussmix_mark();
+                match fit.advance(data, reps) {
+                    Ok(Progress::Working(at)) => {
+                        black_box(at);
+                    }
+                    Ok(Progress::Done(report)) => {
+                        black_box(&report);
+                        break;
+                    }
+                    Err(_) => return false,
+                }
+            }
+            firmware::gaussmix_mark();
+        }
+        Work::Online { refresh } => {
+            let options = OnlineOptions::default().with_refresh(refresh);
+            let Ok(mut online) = OnlineGmm::<f32, D, K, WARM_UP, C>::new(*truth, &options) else {
+                return false;
+            };
+            for x in data.iter().take(WARM_UP) {
+                if online.update(x).is_err() {
+                    return false;
+                }
+            }
+            for _ in 0..reps {
+                for x in data {
+                    firmware::gaussmix_mark();
+                    match online.update(black_box(x)) {
+                        Ok(u) => {
+                            black_box(u);
+                        }
+                        Err(_) => return false,
+                    }
+                }
+            }
+            firmware::gaussmix_mark();
+            black_box(online.model());
         }
     }
     true
