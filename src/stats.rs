@@ -349,7 +349,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     /// block, into `open`; [`close_block`](Self::close_block) adds the
     /// block once its last piece is in. A block fed in any number of
     /// pieces adds the same bits as [`add_block`](Self::add_block) on it.
-    /// On an error `open` holds part of the piece: start the pass again.
+    /// On an error `open` is unchanged.
     pub(crate) fn add_piece<P: AsPoint<T, D>>(
         &self,
         model: &Gmm<T, D, K, C>,
@@ -357,8 +357,12 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
         first_index: usize,
         open: &mut OpenBlock<T, D, K, C>,
     ) -> Result<(), Error> {
-        let visit = pusher(&mut open.sums, &self.shift, piece, (), None);
-        estep::block_piece(&model.kernel(), piece, first_index, &mut open.log, visit)
+        // Locals while the piece runs, so the sums can stay in registers.
+        let (mut sums, mut log) = (open.sums, open.log);
+        let visit = pusher(&mut sums, &self.shift, piece, (), None);
+        estep::block_piece(&model.kernel(), piece, first_index, &mut log, visit)?;
+        *open = OpenBlock { sums, log };
+        Ok(())
     }
 
     /// Adds the block whose pieces `open` holds, and empties it. Returns the

@@ -146,8 +146,9 @@ for t in "$V7EM" "$V6M"; do
     done
 done
 
-# marks target workload reps -> "marks max min total" of one run with the
-# mark plugin (the largest / smallest count between gaussmix_mark calls)
+# marks target workload reps -> "marks max min span total" of one run with
+# the mark plugin (the largest / smallest count between consecutive
+# gaussmix_mark calls, from the first to the last, the whole run)
 marks() {
     local t=$1 work=$2 reps=$3 out addr
     addr=$(arm-none-eabi-nm "$(elf release "$t" insn)" | awk '/ gaussmix_mark$/ { print $1 }')
@@ -159,7 +160,7 @@ marks() {
         log "FAILED: insn $work $reps on $t (marks)"
         return 1
     fi
-    sed -n 's/^insn_marks: \([0-9]*\) max \([0-9]*\) min \([0-9]*\)$/\1 \2 \3/p' <<<"$out" | tr '\n' ' '
+    sed -n 's/^insn_marks: \([0-9]*\) max \([0-9]*\) min \([0-9]*\) span \([0-9]*\)$/\1 \2 \3 \4/p' <<<"$out" | tr '\n' ' '
     sed -n 's/^insn_count: //p' <<<"$out"
 }
 log "==> online updates and bounded-work calls (marks)"
@@ -175,7 +176,7 @@ done
 # mk KEY N -> field N of a marks result
 mk() { awk -v i="$2" '{ print $i }' <<<"${MK[$1]}"; }
 per_update() { # target workload -> mean instructions per update (2 passes − 1 pass) / N
-    ratio $(($(mk "$1:$2:2" 4) - $(mk "$1:$2:1" 4))) "$N2"
+    ratio $(($(mk "$1:$2:2" 5) - $(mk "$1:$2:1" 5))) "$N2"
 }
 
 per_pki() { # target profile workload n k -> instructions per point·component·iteration
@@ -350,7 +351,7 @@ never refreshes after the warm-up (\`refresh = usize::MAX\`), so the rest
 of a full update is its M-step. \`ResumableFit\` runs a whole fit (the
 options of the whole-fit row) from \`init::random_points\` with a budget
 of B points per call; its worst call holds B points of an E pass and one
-M-step.
+M-step; "all calls" is the sum over the fit (\`random_points\` excluded).
 
 | figure | Cortex-M4F | Cortex-M0 |
 |---|---:|---:|
@@ -358,7 +359,7 @@ M-step.
 | online update, statistics only: mean / worst | $(per_update "$V7EM" onlinestats2) / $(mk "$V7EM:onlinestats2:2" 2) | $(per_update "$V6M" onlinestats2) / $(mk "$V6M:onlinestats2:2" 2) |
 EOF
 for b in 1 16 64 128; do
-    echo "| \`ResumableFit::advance\`, budget $b: worst call (calls; whole fit) | $(mk "$V7EM:bounded2:$b" 2) ($(($(mk "$V7EM:bounded2:$b" 1) - 1)); $(mk "$V7EM:bounded2:$b" 4)) | – |"
+    echo "| \`ResumableFit::advance\`, budget $b: worst call (calls; all calls) | $(mk "$V7EM:bounded2:$b" 2) ($(($(mk "$V7EM:bounded2:$b" 1) - 1)); $(mk "$V7EM:bounded2:$b" 4)) | – |"
 done
 
 cat <<EOF

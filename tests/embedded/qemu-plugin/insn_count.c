@@ -13,10 +13,10 @@
  * count each time the TB at that address is entered and prints, besides
  * the total,
  *
- *     insn_marks: <marks> max <largest difference> min <smallest>
+ *     insn_marks: <marks> max <largest difference> min <smallest> span <last − first>
  *
  * over consecutive marks: the instructions of the most (least) expensive
- * unit of work, exactly (every mark is counted the same way, so the offset
+ * unit of work, and of all of them together, exactly (every mark is counted the same way, so the offset
  * of the mark's own TB cancels in a difference).
  *
  * Debian ships QEMU with plugin support but without qemu-plugin.h, so the
@@ -78,13 +78,15 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
 static uint64_t insn_count;
 
 /* Marks: the address (0: none), the count at the last mark, the extremes. */
-static uint64_t mark_addr, last_mark, marks, max_delta, min_delta = UINT64_MAX;
+static uint64_t mark_addr, first_mark, last_mark, marks, max_delta, min_delta = UINT64_MAX;
 
 static void at_mark(unsigned int vcpu, void *userdata)
 {
     (void)vcpu;
     (void)userdata;
-    if (marks > 0) {
+    if (marks == 0) {
+        first_mark = insn_count;
+    } else {
         uint64_t d = insn_count - last_mark;
         max_delta = d > max_delta ? d : max_delta;
         min_delta = d < min_delta ? d : min_delta;
@@ -111,8 +113,9 @@ static void at_exit(qemu_plugin_id_t id, void *userdata)
     (void)userdata;
     fprintf(stderr, "insn_count: %" PRIu64 "\n", insn_count);
     if (mark_addr != 0) {
-        fprintf(stderr, "insn_marks: %" PRIu64 " max %" PRIu64 " min %" PRIu64 "\n",
-                marks, max_delta, marks > 1 ? min_delta : 0);
+        fprintf(stderr,
+                "insn_marks: %" PRIu64 " max %" PRIu64 " min %" PRIu64 " span %" PRIu64 "\n",
+                marks, max_delta, marks > 1 ? min_delta : 0, last_mark - first_mark);
     }
     fflush(stderr);
 }

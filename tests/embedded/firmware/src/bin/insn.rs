@@ -20,7 +20,7 @@
 //! | `resp2`/`resp4` | `R` passes of `responsibilities`                            |
 //! | `pred2`/`pred4` | `R` passes of `predict`                                     |
 //! | `sample2`/`sample4` | `R · N` further `Gmm::sample` draws                     |
-//! | `bounded2`    | a `ResumableFit` from `init::random_points` to the end, `R` points per call (budget), `gaussmix_mark` before each call |
+//! | `bounded2`    | a `ResumableFit` from `init::random_points` to the end, `R` points per call (budget), `gaussmix_mark` before each call; with `R = 0` the plain `fit` from the same start between two marks |
 //! | `online2`     | an `OnlineGmm` (warm-up of `W = 60` points from the truth, M-step every update), then `R · N` updates over the data, `gaussmix_mark` before each |
 //! | `onlinestats2` | the same with no M-step after the warm-up (`refresh = usize::MAX`): the statistics' share |
 //!
@@ -33,6 +33,7 @@
 #![no_main]
 
 use core::hint::black_box;
+use core::ops::ControlFlow;
 
 use gaussmix::{
     em_step, init, Diag, FitOptions, Full, Gmm, OnlineGmm, OnlineOptions, Progress, ResumableFit,
@@ -206,6 +207,13 @@ fn run<C: Kind, const D: usize, const K: usize>(
             let Ok(start) = init::random_points::<f32, D, K, C, _, _>(data, &mut rng) else {
                 return false;
             };
+            if reps == 0 {
+                // The plain fit between two marks, for comparison.
+                firmware::gaussmix_mark();
+                let r = gaussmix::fit(data, start, &options, |_| ControlFlow::Continue(()));
+                firmware::gaussmix_mark();
+                return r.is_ok();
+            }
             let Ok(mut fit) = ResumableFit::new(start, &options) else {
                 return false;
             };
