@@ -74,6 +74,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Moments<T, D, K
 
     /// `self += other`; `None` (and `self` unchanged) if the point count
     /// overflows.
+    #[inline]
     fn add(&mut self, other: &Self) -> Option<()> {
         let points = self.points.checked_add(other.points)?;
         self.counts += other.counts;

@@ -201,61 +201,81 @@ fn run<C: Kind, const D: usize, const K: usize>(
                 black_box(truth.sample(&mut rng));
             }
         }
-        Work::Bounded => {
-            // The options of `fit_from_random_points`.
-            let options = FitOptions::default().with_max_iter(200);
-            let Ok(start) = init::random_points::<f32, D, K, C, _, _>(data, &mut rng) else {
-                return false;
-            };
-            if reps == 0 {
-                // The plain fit between two marks, for comparison.
-                firmware::gaussmix_mark();
-                let r = gaussmix::fit(data, start, &options, |_| ControlFlow::Continue(()));
-                firmware::gaussmix_mark();
-                return r.is_ok();
+        Work::Bounded => return bounded::<C, D, K>(data, reps, &mut rng),
+        Work::Online { refresh } => return online::<C, D, K>(truth, data, reps, refresh),
+    }
+    true
+}
+
+/// The `bounded2` workload (out of line, so that adding it changed nothing
+/// in how `run` compiles the others).
+#[inline(never)]
+fn bounded<C: Kind, const D: usize, const K: usize>(
+    data: &[[f32; D]],
+    reps: usize,
+    rng: &mut Pcg32,
+) -> bool {
+    // The options of `fit_from_random_points`.
+    let options = FitOptions::default().with_max_iter(200);
+    let Ok(start) = init::random_points::<f32, D, K, C, _, _>(data, rng) else {
+        return false;
+    };
+    if reps == 0 {
+        // The plain fit between two marks, for comparison.
+        firmware::gaussmix_mark();
+        let r = gaussmix::fit(data, start, &options, |_| ControlFlow::Continue(()));
+        firmware::gaussmix_mark();
+        return r.is_ok();
+    }
+    let Ok(mut fit) = ResumableFit::new(start, &options) else {
+        return false;
+    };
+    loop {
+        firmware::gaussmix_mark();
+        match fit.advance(data, reps) {
+            Ok(Progress::Working(at)) => {
+                black_box(at);
             }
-            let Ok(mut fit) = ResumableFit::new(start, &options) else {
-                return false;
-            };
-            loop {
-                firmware::gaussmix_mark();
-                match fit.advance(data, reps) {
-                    Ok(Progress::Working(at)) => {
-                        black_box(at);
-                    }
-                    Ok(Progress::Done(report)) => {
-                        black_box(&report);
-                        break;
-                    }
-                    Err(_) => return false,
-                }
+            Ok(Progress::Done(report)) => {
+                black_box(&report);
+                break;
             }
-            firmware::gaussmix_mark();
-        }
-        Work::Online { refresh } => {
-            let options = OnlineOptions::default().with_refresh(refresh);
-            let Ok(mut online) = OnlineGmm::<f32, D, K, WARM_UP, C>::new(*truth, &options) else {
-                return false;
-            };
-            for x in data.iter().take(WARM_UP) {
-                if online.update(x).is_err() {
-                    return false;
-                }
-            }
-            for _ in 0..reps {
-                for x in data {
-                    firmware::gaussmix_mark();
-                    match online.update(black_box(x)) {
-                        Ok(u) => {
-                            black_box(u);
-                        }
-                        Err(_) => return false,
-                    }
-                }
-            }
-            firmware::gaussmix_mark();
-            black_box(online.model());
+            Err(_) => return false,
         }
     }
+    firmware::gaussmix_mark();
+    true
+}
+
+/// The `online2` and `onlinestats2` workloads (out of line, as `bounded`).
+#[inline(never)]
+fn online<C: Kind, const D: usize, const K: usize>(
+    truth: &Gmm<f32, D, K, C>,
+    data: &[[f32; D]],
+    reps: usize,
+    refresh: usize,
+) -> bool {
+    let options = OnlineOptions::default().with_refresh(refresh);
+    let Ok(mut online) = OnlineGmm::<f32, D, K, WARM_UP, C>::new(*truth, &options) else {
+        return false;
+    };
+    for x in data.iter().take(WARM_UP) {
+        if online.update(x).is_err() {
+            return false;
+        }
+    }
+    for _ in 0..reps {
+        for x in data {
+            firmware::gaussmix_mark();
+            match online.update(black_box(x)) {
+                Ok(u) => {
+                    black_box(u);
+                }
+                Err(_) => return false,
+            }
+        }
+    }
+    firmware::gaussmix_mark();
+    black_box(online.model());
     true
 }
