@@ -6,6 +6,7 @@ use core::fmt;
 /// needs no allocator. Each variant says which input was at fault and, where
 /// it helps, where (a point's index in the data, a component's index).
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Error {

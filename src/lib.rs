@@ -23,7 +23,7 @@ extern crate std;
 
 // Modules import one way, each only from those before it in this order
 // (tests/layout.rs checks it): real, error, sample, data, linalg,
-// covariance, estep, mixture, stats, mstep, fit, online, init.
+// covariance, estep, mixture, stats, mstep, fit, online, init, serial.
 pub mod covariance;
 mod data;
 mod error;
@@ -36,6 +36,8 @@ mod mstep;
 mod online;
 mod real;
 pub mod sample;
+#[cfg(feature = "serde")]
+mod serial;
 mod stats;
 
 pub use covariance::{CovarianceKind, Diag, Full, Gaussian, Spherical, Tied};

@@ -53,6 +53,7 @@ use crate::stats::SufficientStats;
 /// assert!(hold.means && hold.covariances && !hold.weights);
 /// ```
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Frozen {

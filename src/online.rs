@@ -19,6 +19,7 @@ use crate::stats::SufficientStats;
 /// The step size `γₙ` with which the `n`-th update blends its point's
 /// statistics into the running ones: `S ← (1 − γₙ) S + γₙ s(xₙ)`.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum StepSize<T> {
     /// `γₙ = γ₀ (n + n₀)^(−α)` with `0 < γ₀ ≤ 1`, `n₀ ≥ 0` and
@@ -99,6 +100,11 @@ impl<T: Real> StepSize<T> {
 
 /// Options of an [`OnlineGmm`].
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct OnlineOptions<T: Real> {
@@ -164,6 +170,7 @@ impl<T: Real> OnlineOptions<T> {
 
 /// What one update did.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct OnlineUpdate<T: Real> {

@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::Path;
 
-const ORDER: [&str; 13] = [
+const ORDER: [&str; 14] = [
     "real",
     "error",
     "sample",
@@ -19,6 +19,7 @@ const ORDER: [&str; 13] = [
     "fit",
     "online",
     "init",
+    "serial",
 ];
 
 /// The module a source file belongs to: its file name, or its folder's.

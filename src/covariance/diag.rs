@@ -193,6 +193,12 @@ impl CovarianceKind for Diag {
     }
 
     /// The diagonals of the estimates.
+    fn input_from_matrices<T: Real, const D: usize, const K: usize>(
+        covariances: &[SMatrix<T, D, D>; K],
+    ) -> [SVector<T, D>; K] {
+        covariances.map(|c| c.diagonal())
+    }
+
     fn from_estimates<T: Real, const D: usize, const K: usize>(
         covariances: &[SMatrix<T, D, D>; K],
         _counts: &[T; K],

@@ -239,6 +239,12 @@ impl CovarianceKind for Full {
         })
     }
 
+    fn input_from_matrices<T: Real, const D: usize, const K: usize>(
+        covariances: &[SMatrix<T, D, D>; K],
+    ) -> [SMatrix<T, D, D>; K] {
+        *covariances
+    }
+
     fn from_estimates<T: Real, const D: usize, const K: usize>(
         covariances: &[SMatrix<T, D, D>; K],
         _counts: &[T; K],

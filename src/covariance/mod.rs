@@ -209,6 +209,15 @@ pub trait CovarianceKind:
         params: &mut Self::Params<T, D, K>,
     ) -> Result<T, Error>;
 
+    /// What [`Gmm::new`](crate::Gmm::new) takes, from `K` full matrices of
+    /// which the kind keeps its part: all of them (full), their diagonals
+    /// (diag), their `[0][0]` entries (spherical), the first (tied).
+    /// Nothing is checked here; `Gmm::new` validates.
+    #[doc(hidden)]
+    fn input_from_matrices<T: Real, const D: usize, const K: usize>(
+        covariances: &[SMatrix<T, D, D>; K],
+    ) -> Self::Input<T, D, K>;
+
     /// Parameters from `K` full covariance estimates with their point
     /// counts (the initialisers'): a kind keeps what it can represent
     /// (diagonals, their mean, or the count-weighted average), lifted by

@@ -184,6 +184,12 @@ impl CovarianceKind for Spherical {
     }
 
     /// The mean of each estimate's diagonal.
+    fn input_from_matrices<T: Real, const D: usize, const K: usize>(
+        covariances: &[SMatrix<T, D, D>; K],
+    ) -> [T; K] {
+        covariances.map(|c| c.get((0, 0)).copied().unwrap_or(T::zero()))
+    }
+
     fn from_estimates<T: Real, const D: usize, const K: usize>(
         covariances: &[SMatrix<T, D, D>; K],
         _counts: &[T; K],

@@ -141,6 +141,12 @@ impl CovarianceKind for Tied {
     }
 
     /// The count-weighted average of the estimates.
+    fn input_from_matrices<T: Real, const D: usize, const K: usize>(
+        covariances: &[SMatrix<T, D, D>; K],
+    ) -> SMatrix<T, D, D> {
+        covariances.first().copied().unwrap_or_else(SMatrix::zeros)
+    }
+
     fn from_estimates<T: Real, const D: usize, const K: usize>(
         covariances: &[SMatrix<T, D, D>; K],
         counts: &[T; K],

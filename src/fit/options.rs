@@ -14,6 +14,11 @@ use crate::real::Real;
 /// assert_eq!(options.max_iter, 50);
 /// ```
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct FitOptions<T: Real> {

@@ -7,6 +7,7 @@ use crate::real::Real;
 /// What the callback of [`fit`](crate::fit) sees after each E pass: one
 /// entry of the seed notebook's log-likelihood trace.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Iteration<T: Real> {
@@ -24,6 +25,7 @@ pub struct Iteration<T: Real> {
 
 /// Why a fit stopped.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Termination {
@@ -37,6 +39,14 @@ pub enum Termination {
 }
 
 /// The outcome of [`fit`](crate::fit): the model and how it was reached.
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(
+        serialize = "T: serde::Serialize",
+        deserialize = "T: serde::Deserialize<'de>"
+    ))
+)]
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct FitReport<T: Real, const D: usize, const K: usize, C: CovarianceKind = Full> {
@@ -74,6 +84,14 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> FitReport<T, D,
 }
 
 /// The outcome of one [`em_step`](crate::em_step).
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(
+        serialize = "T: serde::Serialize",
+        deserialize = "T: serde::Deserialize<'de>"
+    ))
+)]
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct EmStep<T: Real, const D: usize, const K: usize, C: CovarianceKind = Full> {

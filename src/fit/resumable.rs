@@ -119,6 +119,7 @@ pub enum Progress<T: Real, const D: usize, const K: usize, C: CovarianceKind = F
 
 /// Where a [`ResumableFit`] stands after a call.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Position<T: Real> {
@@ -135,6 +136,7 @@ pub struct Position<T: Real> {
 
 /// The phase of a [`ResumableFit`].
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Phase {

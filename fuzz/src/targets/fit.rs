@@ -4,8 +4,9 @@
 //! `fit_with_responsibilities`, `em_step` (and `Gmm::fit` with one
 //! iteration), `SufficientStats` by hand over two shards, `fit_weighted`
 //! with arbitrary sample weights (and `SufficientStats::accumulate_weighted`),
-//! `fit` with frozen parameters (and `SufficientStats::m_step_frozen`), or
-//! `fit_restarts`.
+//! `fit` with frozen parameters (and `SufficientStats::m_step_frozen`),
+//! `fit_restarts`, `ResumableFit` with an arbitrary budget, or `OnlineGmm`
+//! with an arbitrary step size and refresh interval.
 //!
 //! Asserts: no panic; on `Ok` every model passes `check_model` (finite,
 //! weights ≥ 0 summing to 1, covariances symmetric positive definite, the
@@ -36,6 +37,11 @@
 //! M-step where they do not depend on the held ones. Restarts: the best of
 //! the fits made by hand from the same RNG (highest log-likelihood, the
 //! earliest on a tie), or the first error, with the same variates drawn.
+//! Resumable: `fit`'s report bit for bit, or its error; at most one M-step
+//! per call. Online: after every update that succeeds the model passes
+//! `check_model` and the scores are finite; an update that fails leaves
+//! the learner equal to what it was (also for a block); bad options are
+//! `InvalidOption` naming them.
 // `!(x > y)` is deliberate: unlike `x <= y` it is also true for NaN.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
@@ -46,7 +52,8 @@ use arbitrary::Arbitrary;
 use gaussmix::nalgebra::SVector;
 use gaussmix::{
     em_step, fit, fit_restarts, fit_weighted, fit_with_responsibilities, init, Error, FitOptions,
-    FitReport, Frozen, Gmm, Iteration, SufficientStats, Termination,
+    FitReport, Frozen, Gmm, Iteration, OnlineGmm, OnlineOptions, Progress, ResumableFit,
+    StepSize, SufficientStats, Termination,
 };
 use serde::{Deserialize, Serialize};
 
@@ -115,6 +122,17 @@ pub enum ModeSpec {
     Restarts {
         restarts: u8,
     },
+    /// `ResumableFit` with `1 + budget` points per call.
+    Resumable {
+        budget: u8,
+    },
+    /// `OnlineGmm` with this step (constant or decaying) and refresh.
+    Online {
+        constant: bool,
+        gamma: Num,
+        exponent: Num,
+        refresh: u8,
+    },
 }
 
 /// What is run on the start.
@@ -152,7 +170,25 @@ pub enum Mode<T: Scalar> {
     Restarts {
         restarts: usize,
     },
+    /// `ResumableFit` with `budget` (≥ 1) points per call, against `fit`.
+    Resumable {
+        budget: usize,
+    },
+    /// `OnlineGmm` (a warm-up of `ONLINE_WARM_UP` points) fed every point,
+    /// then the data as one block, with `StepSize::Constant(gamma)` or
+    /// `StepSize::Decaying { gamma0: gamma, offset: 0, exponent }`, and
+    /// `refresh`; the fit's `reg_covar` and `max_iter` for the warm-up.
+    Online {
+        constant: bool,
+        gamma: V<T>,
+        exponent: V<T>,
+        refresh: usize,
+    },
 }
+
+/// The online learner's warm-up in the fuzz target (at least every `K` of
+/// [`SHAPES`](crate::case::SHAPES)).
+pub const ONLINE_WARM_UP: usize = 4;
 
 /// Which parameters are held fixed (`gaussmix::Frozen`).
 #[derive(Arbitrary, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -249,6 +285,20 @@ fn lower_at<T: Scalar, const D: usize, const K: usize>(input: &Input) -> Case<T>
         ModeSpec::Frozen(held) => Mode::Frozen(*held),
         ModeSpec::Restarts { restarts } => Mode::Restarts {
             restarts: 1 + usize::from(*restarts) % MAX_RESTARTS,
+        },
+        ModeSpec::Resumable { budget } => Mode::Resumable {
+            budget: 1 + usize::from(*budget),
+        },
+        ModeSpec::Online {
+            constant,
+            gamma,
+            exponent,
+            refresh,
+        } => Mode::Online {
+            constant: *constant,
+            gamma: V(gamma.get()),
+            exponent: V(exponent.get()),
+            refresh: usize::from(*refresh),
         },
     };
     Case {
@@ -663,6 +713,111 @@ fn run_typed<T: Scalar, const D: usize, const K: usize, C: KindExt>(case: &Case<
             shards_mode(&data, &start, options.reg_covar, split, held.frozen());
         }
         Mode::Restarts { .. } => unreachable!("handled above"),
+        Mode::Resumable { budget } => resumable_mode(&data, start, &options, *budget),
+        Mode::Online {
+            constant,
+            gamma,
+            exponent,
+            refresh,
+        } => {
+            let step = if *constant {
+                StepSize::Constant(gamma.0)
+            } else {
+                StepSize::Decaying {
+                    gamma0: gamma.0,
+                    offset: T::zero(),
+                    exponent: exponent.0,
+                }
+            };
+            online_mode(&data, start, &options, step, *refresh);
+        }
+    }
+}
+
+/// `ResumableFit` driven to the end with `budget` points per call gives
+/// `fit`'s result bit for bit (report or error), with at most one M-step
+/// per call, and the same result on every later call.
+fn resumable_mode<T: Scalar, const D: usize, const K: usize, C: KindExt>(
+    data: &[SVector<T, D>],
+    start: Gmm<T, D, K, C>,
+    options: &FitOptions<T>,
+    budget: usize,
+) {
+    let expected = fit(data, start, options, |_| ControlFlow::Continue(()));
+    let mut resumable = match ResumableFit::new(start, options) {
+        Ok(r) => r,
+        Err(e) => return assert_eq!(Err(e), expected.map(|_| ())),
+    };
+    let mut iterations = 0;
+    let got = loop {
+        match resumable.advance(data, budget) {
+            Ok(Progress::Working(at)) => {
+                assert!(at.iterations <= iterations + 1, "two M-steps in one call");
+                iterations = at.iterations;
+            }
+            Ok(Progress::Done(report)) => break Ok(report),
+            Err(e) => break Err(e),
+        }
+    };
+    assert_eq!(got, expected, "ResumableFit against fit");
+    let again = resumable.advance(data, budget);
+    assert_eq!(again, got.map(Progress::Done), "a finished fit's next call");
+}
+
+/// `OnlineGmm` fed every point, then the data as one block: a valid model
+/// and finite scores after every success, the learner unchanged after
+/// every failure, the documented option errors.
+fn online_mode<T: Scalar, const D: usize, const K: usize, C: KindExt>(
+    data: &[SVector<T, D>],
+    start: Gmm<T, D, K, C>,
+    fit_options: &FitOptions<T>,
+    step: StepSize<T>,
+    refresh: usize,
+) {
+    let options = OnlineOptions::default()
+        .with_step(step)
+        .with_refresh(refresh)
+        .with_fit(*fit_options);
+    let step_ok = match step {
+        StepSize::Constant(g) => f(g) > 0.0 && f(g) < 1.0,
+        StepSize::Decaying {
+            gamma0, exponent, ..
+        } => f(gamma0) > 0.0 && f(gamma0) <= 1.0 && f(exponent) > 0.5 && f(exponent) <= 1.0,
+    };
+    let expected_error = if !step_ok {
+        Some(Error::InvalidOption { option: "step" })
+    } else if refresh == 0 {
+        Some(Error::InvalidOption { option: "refresh" })
+    } else {
+        fit_options.validate().err()
+    };
+    let mut online = match OnlineGmm::<T, D, K, ONLINE_WARM_UP, C>::new(start, &options) {
+        Ok(o) => {
+            assert_eq!(expected_error, None);
+            o
+        }
+        Err(e) => return assert_eq!(Some(e), expected_error),
+    };
+    let check = |online: &OnlineGmm<T, D, K, ONLINE_WARM_UP, C>| {
+        check_model(online.model());
+        if let Some(m) = online.mean_log_likelihood() {
+            assert!(f(m).is_finite(), "mean log-likelihood {m:?}");
+        }
+    };
+    for x in data {
+        let before = online;
+        match online.update(x) {
+            Ok(u) => {
+                assert!(f(u.log_likelihood).is_finite());
+                check(&online);
+            }
+            Err(_) => assert_eq!(online, before, "a failed update changed the learner"),
+        }
+    }
+    let before = online;
+    match online.update_block(data) {
+        Ok(_) => check(&online),
+        Err(_) => assert_eq!(online, before, "a failed block changed the learner"),
     }
 }
 
