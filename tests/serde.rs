@@ -253,3 +253,23 @@ fn binary_documents_with_nan_or_infinity_are_errors() {
     let diag: Result<Gmm<f32, 2, 2, Diag>, _> = postcard::from_bytes(&bytes);
     assert!(diag.is_err());
 }
+
+#[test]
+fn a_firmware_reads_a_scikit_learn_document_without_allocating() {
+    // The README's path from Python to a microcontroller: the JSON that
+    // `tests/sklearn/sklearn_models.py` writes from a fitted
+    // GaussianMixture, read by serde-json-core (no_std, no alloc) into an
+    // f32 model, which scores like the f64 one read by serde_json.
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("sklearn/sklearn_models.json")).unwrap();
+    let text = serde_json::to_string(&doc["kinds"]["full"]["model"]).unwrap();
+    let (single, used): (Gmm<f32, 3, 3>, usize) = serde_json_core::from_slice(text.as_bytes()).unwrap();
+    assert_eq!(used, text.len());
+    let double: Gmm<f64, 3, 3> = serde_json::from_str(&text).unwrap();
+    let x = vector![0.5, -0.2, 0.1];
+    let (a, b) = (single.log_prob(&x.cast::<f32>()).unwrap(), double.log_prob(&x).unwrap());
+    assert!((f64::from(a) - b).abs() < 1e-5 * b.abs(), "{a} vs {b}");
+    // And refuses an invalid one.
+    let bad = text.replacen("\"weights\":[", "\"weights\":[-", 1);
+    assert!(serde_json_core::from_slice::<Gmm<f32, 3, 3>>(bad.as_bytes()).is_err());
+}
