@@ -151,19 +151,21 @@ done
 # gaussmix_mark calls, from the first to the last, the whole run)
 marks() {
     local t=$1 work=$2 reps=$3 out addr
-    addr=$(arm-none-eabi-nm "$(elf release "$t" insn)" | awk '/ gaussmix_mark$/ { print $1 }')
-    [[ -n $addr ]] || { log "no gaussmix_mark in insn"; return 1; }
+    addr=$(arm-none-eabi-nm "$(elf release "$t" insn_stream)" | awk '/ gaussmix_mark$/ { print $1 }')
+    [[ -n $addr ]] || { log "no gaussmix_mark in insn_stream"; return 1; }
     # shellcheck disable=SC2046
     if ! out=$(timeout "$TIMEOUT" qemu-system-arm $(qemu_args "$t") -nographic \
-        -semihosting-config "$(semihosting insn "$work" "$reps")" \
-        -plugin "$PLUGIN,mark=0x$addr" -kernel "$(elf release "$t" insn)" 2>&1 >/dev/null); then
-        log "FAILED: insn $work $reps on $t (marks)"
+        -semihosting-config "$(semihosting insn_stream "$work" "$reps")" \
+        -plugin "$PLUGIN,mark=0x$addr" -kernel "$(elf release "$t" insn_stream)" 2>&1 >/dev/null); then
+        log "FAILED: insn_stream $work $reps on $t (marks)"
         return 1
     fi
     sed -n 's/^insn_marks: \([0-9]*\) max \([0-9]*\) min \([0-9]*\) span \([0-9]*\)$/\1 \2 \3 \4/p' <<<"$out" | tr '\n' ' '
     sed -n 's/^insn_count: //p' <<<"$out"
 }
 log "==> online updates and bounded-work calls (marks)"
+build release "$V7EM" insn_stream
+build release "$V6M" insn_stream
 declare -A MK
 for t in "$V7EM" "$V6M"; do
     for w in online2:1 online2:2 onlinestats2:1 onlinestats2:2; do

@@ -20,9 +20,10 @@
 //! | `resp2`/`resp4` | `R` passes of `responsibilities`                            |
 //! | `pred2`/`pred4` | `R` passes of `predict`                                     |
 //! | `sample2`/`sample4` | `R · N` further `Gmm::sample` draws                     |
-//! | `bounded2`    | a `ResumableFit` from `init::random_points` to the end, `R` points per call (budget), `gaussmix_mark` before each call; with `R = 0` the plain `fit` from the same start between two marks |
-//! | `online2`     | an `OnlineGmm` (warm-up of `W = 60` points from the truth, M-step every update), then `R · N` updates over the data, `gaussmix_mark` before each |
-//! | `onlinestats2` | the same with no M-step after the warm-up (`refresh = usize::MAX`): the statistics' share |
+//!
+//! The streaming workloads (online EM, the bounded-work fit) are in
+//! `insn_stream.rs`, a binary of their own: in this one they changed how
+//! LLVM inlined the batch fit's E pass, and so these counts.
 //!
 //! The difference of the counts of one workload at two values of `R`
 //! removes the start-up and the drawing of the data. Nothing is printed
@@ -33,12 +34,8 @@
 #![no_main]
 
 use core::hint::black_box;
-use core::ops::ControlFlow;
 
-use gaussmix::{
-    em_step, init, Diag, FitOptions, Full, Gmm, OnlineGmm, OnlineOptions, Progress, ResumableFit,
-    Spherical, Tied,
-};
+use gaussmix::{em_step, Diag, Full, Gmm, Spherical, Tied};
 use gaussmix_firmware::{self as firmware, draw, Kind, Pcg32, N2, N4};
 use panic_semihosting as _;
 
@@ -52,12 +49,7 @@ enum Work {
     Resp,
     Predict,
     Sample,
-    Bounded,
-    Online { refresh: usize },
 }
-
-/// The online learner's warm-up, in points.
-const WARM_UP: usize = 60;
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
@@ -85,14 +77,6 @@ fn main() -> ! {
         b"pred4" => (Work::Predict, 4),
         b"sample2" => (Work::Sample, 2),
         b"sample4" => (Work::Sample, 4),
-        b"bounded2" => (Work::Bounded, 2),
-        b"online2" => (Work::Online { refresh: 1 }, 2),
-        b"onlinestats2" => (
-            Work::Online {
-                refresh: usize::MAX,
-            },
-            2,
-        ),
         _ => firmware::exit(false),
     };
     let ok = match (kind, d) {
@@ -201,81 +185,6 @@ fn run<C: Kind, const D: usize, const K: usize>(
                 black_box(truth.sample(&mut rng));
             }
         }
-        Work::Bounded => return bounded::<C, D, K>(data, reps, &mut rng),
-        Work::Online { refresh } => return online::<C, D, K>(truth, data, reps, refresh),
     }
-    true
-}
-
-/// The `bounded2` workload (out of line, so that adding it changed nothing
-/// in how `run` compiles the others).
-#[inline(never)]
-fn bounded<C: Kind, const D: usize, const K: usize>(
-    data: &[[f32; D]],
-    reps: usize,
-    rng: &mut Pcg32,
-) -> bool {
-    // The options of `fit_from_random_points`.
-    let options = FitOptions::default().with_max_iter(200);
-    let Ok(start) = init::random_points::<f32, D, K, C, _, _>(data, rng) else {
-        return false;
-    };
-    if reps == 0 {
-        // The plain fit between two marks, for comparison.
-        firmware::gaussmix_mark();
-        let r = gaussmix::fit(data, start, &options, |_| ControlFlow::Continue(()));
-        firmware::gaussmix_mark();
-        return r.is_ok();
-    }
-    let Ok(mut fit) = ResumableFit::new(start, &options) else {
-        return false;
-    };
-    loop {
-        firmware::gaussmix_mark();
-        match fit.advance(data, reps) {
-            Ok(Progress::Working(at)) => {
-                black_box(at);
-            }
-            Ok(Progress::Done(report)) => {
-                black_box(&report);
-                break;
-            }
-            Err(_) => return false,
-        }
-    }
-    firmware::gaussmix_mark();
-    true
-}
-
-/// The `online2` and `onlinestats2` workloads (out of line, as `bounded`).
-#[inline(never)]
-fn online<C: Kind, const D: usize, const K: usize>(
-    truth: &Gmm<f32, D, K, C>,
-    data: &[[f32; D]],
-    reps: usize,
-    refresh: usize,
-) -> bool {
-    let options = OnlineOptions::default().with_refresh(refresh);
-    let Ok(mut online) = OnlineGmm::<f32, D, K, WARM_UP, C>::new(*truth, &options) else {
-        return false;
-    };
-    for x in data.iter().take(WARM_UP) {
-        if online.update(x).is_err() {
-            return false;
-        }
-    }
-    for _ in 0..reps {
-        for x in data {
-            firmware::gaussmix_mark();
-            match online.update(black_box(x)) {
-                Ok(u) => {
-                    black_box(u);
-                }
-                Err(_) => return false,
-            }
-        }
-    }
-    firmware::gaussmix_mark();
-    black_box(online.model());
     true
 }
