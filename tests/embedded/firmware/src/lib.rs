@@ -15,8 +15,8 @@ use core::ops::ControlFlow;
 
 use gaussmix::nalgebra::{SMatrix, SVector};
 use gaussmix::{
-    em_step, fit, init, CovarianceKind, Diag, Error, FitOptions, FitReport, Full, Gmm, Spherical,
-    SufficientStats, Tied,
+    em_step, fit, init, CovarianceKind, Diag, Error, FitOptions, FitReport, Full, Gmm, OnlineGmm,
+    OnlineOptions, Progress, ResumableFit, Spherical, SufficientStats, Tied,
 };
 
 pub use cortex_m_semihosting::debug;
@@ -742,8 +742,28 @@ pub fn exercise<C: CovarianceKind>(data: &[[f32; 2]]) -> Result<bool, Error> {
     for (x, &p) in data.iter().zip(predicted.iter().cycle()) {
         each_to_its_own &= fitted.predict(x)? == p;
     }
+    // The bounded-work fit from the same start, 37 points per call: the
+    // same report.
+    let mut resumable = ResumableFit::new(next, &options)?;
+    let bounded = loop {
+        if let Progress::Done(r) = resumable.advance(data, core::hint::black_box(37))? {
+            break r;
+        }
+    };
+    // Online EM over the data, from the fitted model, one point and one
+    // block at a time.
+    let mut online = OnlineGmm::<f32, 2, 3, 16, C>::new(*fitted, &OnlineOptions::default())?;
+    for x in data {
+        checksum += online.update(x)?.log_likelihood;
+    }
+    checksum += online.update_block(data)?.log_likelihood;
+    checksum += online.mean_log_likelihood().unwrap_or(0.0);
     core::hint::black_box(checksum + c);
-    Ok(counted && report.converged() && all_distinct(&predicted) && each_to_its_own)
+    Ok(counted
+        && report.converged()
+        && all_distinct(&predicted)
+        && each_to_its_own
+        && bounded == report)
 }
 
 /// f32 words of the data buffer the `stack` and `insn` binaries share
