@@ -263,11 +263,15 @@ fn a_firmware_reads_a_scikit_learn_document_without_allocating() {
     let doc: serde_json::Value =
         serde_json::from_str(include_str!("sklearn/sklearn_models.json")).unwrap();
     let text = serde_json::to_string(&doc["kinds"]["full"]["model"]).unwrap();
-    let (single, used): (Gmm<f32, 3, 3>, usize) = serde_json_core::from_slice(text.as_bytes()).unwrap();
+    let (single, used): (Gmm<f32, 3, 3>, usize) =
+        serde_json_core::from_slice(text.as_bytes()).unwrap();
     assert_eq!(used, text.len());
     let double: Gmm<f64, 3, 3> = serde_json::from_str(&text).unwrap();
     let x = vector![0.5, -0.2, 0.1];
-    let (a, b) = (single.log_prob(&x.cast::<f32>()).unwrap(), double.log_prob(&x).unwrap());
+    let (a, b) = (
+        single.log_prob(&x.cast::<f32>()).unwrap(),
+        double.log_prob(&x).unwrap(),
+    );
     assert!((f64::from(a) - b).abs() < 1e-5 * b.abs(), "{a} vs {b}");
     // And refuses an invalid one.
     let bad = text.replacen("\"weights\":[", "\"weights\":[-", 1);
