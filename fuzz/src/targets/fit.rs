@@ -52,8 +52,8 @@ use arbitrary::Arbitrary;
 use gaussmix::nalgebra::SVector;
 use gaussmix::{
     em_step, fit, fit_restarts, fit_weighted, fit_with_responsibilities, init, Error, FitOptions,
-    FitReport, Frozen, Gmm, Iteration, OnlineGmm, OnlineOptions, Progress, ResumableFit,
-    StepSize, SufficientStats, Termination,
+    FitReport, Frozen, Gmm, Iteration, OnlineGmm, OnlineOptions, Progress, ResumableFit, StepSize,
+    SufficientStats, Termination,
 };
 use serde::{Deserialize, Serialize};
 
