@@ -232,7 +232,7 @@ where
     F: FnMut(usize, &Chunk<T, K, LANES>),
 {
     let mut log = LogSum::new();
-    lanes::<T, D, K, C, P, W, F, LANES>(model, points, weights, first_index, &mut log, visit)?;
+    block_piece(model, points, weights, first_index, &mut log, visit)?;
     Ok(log.total())
 }
 
@@ -244,9 +244,10 @@ where
 /// `log` holds part of the piece.
 #[allow(clippy::inline_always)]
 #[inline(always)]
-pub(crate) fn block_piece<T, const D: usize, const K: usize, C, P, F>(
+pub(crate) fn block_piece<T, const D: usize, const K: usize, C, P, W, F>(
     model: &Kernel<'_, T, D, K, C>,
     points: &[P],
+    weights: W,
     first_index: usize,
     log: &mut LogSum<T>,
     visit: F,
@@ -255,9 +256,10 @@ where
     T: Real,
     C: CovarianceKind,
     P: AsPoint<T, D>,
+    W: Weights<T>,
     F: FnMut(usize, &Chunk<T, K, LANES>),
 {
-    lanes::<T, D, K, C, P, (), F, LANES>(model, points, (), first_index, log, visit)
+    lanes::<T, D, K, C, P, W, F, LANES>(model, points, weights, first_index, log, visit)
 }
 
 /// A block's log-likelihood while its points come in: the sum of the
@@ -432,7 +434,7 @@ mod tests {
         let mut start = 0;
         for len in [5, 1, 11, 20] {
             let piece = &data[start..start + len];
-            block_piece(&kernel, piece, start, &mut logp, |i, c| {
+            block_piece(&kernel, piece, (), start, &mut logp, |i, c| {
                 for l in 0..c.len() {
                     pieces[start + i + l] = c.responsibilities(l).into();
                 }

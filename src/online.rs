@@ -368,8 +368,8 @@ impl<T: Real, const D: usize, const K: usize, const W: usize, C: CovarianceKind>
                     let mut next = *stats;
                     next.forget(T::one() - step);
                     next.push_point(&x, &(r * step), log_likelihood * step);
-                    self.model = self.m_step(&mut next)?;
-                    self.stage = Stage::Running(next);
+                    self.model = m_step(&self.model, self.reg, &self.options, &mut next)?;
+                    *stats = next;
                     self.since_refresh = 0;
                 } else {
                     stats.forget(T::one() - step);
@@ -430,9 +430,8 @@ impl<T: Real, const D: usize, const K: usize, const W: usize, C: CovarianceKind>
             next.updates += 1;
             total.step = step;
             if next.since_refresh + 1 >= next.options.refresh {
-                let mut stats = *stats;
-                next.model = next.m_step(&mut stats)?;
-                next.stage = Stage::Running(stats);
+                // `next` is the copy a failure leaves behind.
+                next.model = m_step(&next.model, next.reg, &next.options, stats)?;
                 next.since_refresh = 0;
                 total.refreshed = true;
             } else {
@@ -463,16 +462,21 @@ impl<T: Real, const D: usize, const K: usize, const W: usize, C: CovarianceKind>
         self.since_refresh = 0;
         Ok(())
     }
+}
 
-    /// The M-step on running statistics `stats`, centred first on the
-    /// means it is about to give (there is no second pass to recentre
-    /// with online), so its one-pass covariances cancel nothing and the
-    /// next points are pushed relative to the new means. On an error
-    /// `stats` is unusable (the caller's copy).
-    fn m_step(&self, stats: &mut SufficientStats<T, D, K, C>) -> Result<Gmm<T, D, K, C>, Error> {
-        stats.recentre_in_place();
-        let mut model = self.model;
-        mstep::m_step(stats, &mut model, self.reg, self.options.fit.frozen)?;
-        Ok(model)
-    }
+/// The M-step from `model` on running statistics `stats`, centred first on
+/// the means it is about to give (there is no second pass to recentre with
+/// online), so its one-pass covariances cancel nothing and the next points
+/// are pushed relative to the new means. On an error `stats` is unusable
+/// (the caller's copy).
+fn m_step<T: Real, const D: usize, const K: usize, C: CovarianceKind>(
+    model: &Gmm<T, D, K, C>,
+    reg: T,
+    options: &OnlineOptions<T>,
+    stats: &mut SufficientStats<T, D, K, C>,
+) -> Result<Gmm<T, D, K, C>, Error> {
+    stats.recentre_in_place();
+    let mut next = *model;
+    mstep::m_step(stats, &mut next, reg, options.fit.frozen)?;
+    Ok(next)
 }

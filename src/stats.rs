@@ -345,31 +345,37 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
         first_index: usize,
         out: Option<&mut [SVector<T, K>]>,
     ) -> Result<T, Error> {
-        let mut sums = Moments::<T, D, K, C>::zero();
-        let visit = pusher(&mut sums, &self.shift, block, weights, out);
-        let ll = estep::block(&model.kernel(), block, weights, first_index, visit)?;
-        sums.log_likelihood = ll;
-        self.sums.add(&sums).ok_or(Error::CountOverflow)?;
-        Ok(ll)
+        let mut open = OpenBlock::new();
+        self.add_piece(model, block, weights, first_index, out, &mut open)?;
+        self.close_block(&mut open)
     }
 
-    /// [`add_block`](Self::add_block) for a block that arrives in pieces
-    /// (unweighted): runs the E pass over `piece`, the next points of the
-    /// block, into `open`; [`close_block`](Self::close_block) adds the
-    /// block once its last piece is in. A block fed in any number of
-    /// pieces adds the same bits as [`add_block`](Self::add_block) on it.
-    /// On an error `open` is unchanged.
-    pub(crate) fn add_piece<P: AsPoint<T, D>>(
+    /// [`add_block`](Self::add_block) for a block that arrives in pieces:
+    /// runs the E pass over `piece`, the next points of the block (with
+    /// their weights, writing responsibilities to `out` when given), into
+    /// `open`; [`close_block`](Self::close_block) adds the block once its
+    /// last piece is in. A block fed in any number of pieces adds the same
+    /// bits as in one. On an error `open` is unchanged.
+    pub(crate) fn add_piece<P: AsPoint<T, D>, W: Weights<T>>(
         &self,
         model: &Gmm<T, D, K, C>,
         piece: &[P],
+        weights: W,
         first_index: usize,
+        out: Option<&mut [SVector<T, K>]>,
         open: &mut OpenBlock<T, D, K, C>,
     ) -> Result<(), Error> {
         // Locals while the piece runs, so the sums can stay in registers.
         let (mut sums, mut log) = (open.sums, open.log);
-        let visit = pusher(&mut sums, &self.shift, piece, (), None);
-        estep::block_piece(&model.kernel(), piece, first_index, &mut log, visit)?;
+        let visit = pusher(&mut sums, &self.shift, piece, weights, out);
+        estep::block_piece(
+            &model.kernel(),
+            piece,
+            weights,
+            first_index,
+            &mut log,
+            visit,
+        )?;
         *open = OpenBlock { sums, log };
         Ok(())
     }
@@ -409,14 +415,18 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
         self.sums.log_likelihood += ll;
     }
 
-    /// The same sums seen from new shifts `target`: with `δ = S1ₖ/Nₖ` and
-    /// `Δ` the move of the shift, `S1ₖ ← Nₖ(δ − Δ)` and
-    /// `S2ₖ ← S2ₖ − Nₖδδᵀ + Nₖ(δ − Δ)(δ − Δ)ᵀ` (exact in real arithmetic).
-    /// Moving the shift to the new mean (`Δ = δ`) leaves the centred
-    /// moments, so statistics that outlive their model (online EM) stay
-    /// accurate however far the means travel. A component with a zero
-    /// count has zero sums, which any shift keeps.
-    pub(crate) fn reshift(&mut self, target: &[SVector<T, D>; K]) {
+    /// Online EM's recentring, as it cannot make another pass: the same
+    /// sums seen from the shifts of [`recentred`](Self::recentred)
+    /// statistics, the means the M-step is about to give. With `δ = S1ₖ/Nₖ`
+    /// and `Δ` the move of the shift, `S1ₖ ← Nₖ(δ − Δ)` and
+    /// `S2ₖ ← S2ₖ − Nₖδδᵀ + Nₖ(δ − Δ)(δ − Δ)ᵀ` (exact in real arithmetic;
+    /// `δ − Δ` is 0 up to rounding), so statistics that outlive their model
+    /// stay accurate however far the means travel. A component with a zero
+    /// count has zero sums, which any shift keeps. (The statistics stay
+    /// those of the model they were started with, for the fingerprint:
+    /// online EM never checks it.)
+    pub(crate) fn recentre_in_place(&mut self) {
+        let target = self.next_shifts();
         let s = &mut self.sums;
         for k in 0..K {
             let n = s.counts[k];
@@ -429,16 +439,6 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
             }
             self.shift[k] = target[k];
         }
-    }
-
-    /// [`reshift`](Self::reshift) to the shifts of
-    /// [`recentred`](Self::recentred) statistics, the means the M-step is
-    /// about to give: online EM's recentring, as it cannot make another
-    /// pass. (The statistics stay those of the model they were started
-    /// with, for the fingerprint: online EM never checks it.)
-    pub(crate) fn recentre_in_place(&mut self) {
-        let target = self.next_shifts();
-        self.reshift(&target);
     }
 
     /// [`Error::MismatchedStatistics`] unless `model` is the model these

@@ -262,7 +262,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> ResumableFit<T,
                     let block_end = (self.next / BLOCK + 1).saturating_mul(BLOCK);
                     let end = len.min(block_end).min(self.next.saturating_add(left));
                     let piece = data.get(self.next..end).unwrap_or(&[]);
-                    stats.add_piece(&self.model, piece, self.next, open)?;
+                    stats.add_piece(&self.model, piece, (), self.next, None, open)?;
                     left -= end - self.next;
                     self.next = end;
                     if end == block_end || end == len {
