@@ -346,7 +346,15 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
         out: Option<&mut [SVector<T, K>]>,
     ) -> Result<T, Error> {
         let mut open = OpenBlock::new();
-        self.add_piece(model, block, weights, first_index, out, &mut open)?;
+        let visit = pusher(&mut open.sums, &self.shift, block, weights, out);
+        estep::block_piece(
+            &model.kernel(),
+            block,
+            weights,
+            first_index,
+            &mut open.log,
+            visit,
+        )?;
         self.close_block(&mut open)
     }
 
@@ -366,17 +374,17 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
         open: &mut OpenBlock<T, D, K, C>,
     ) -> Result<(), Error> {
         // Locals while the piece runs, so the sums can stay in registers.
-        let (mut sums, mut log) = (open.sums, open.log);
-        let visit = pusher(&mut sums, &self.shift, piece, weights, out);
+        let mut local = *open;
+        let visit = pusher(&mut local.sums, &self.shift, piece, weights, out);
         estep::block_piece(
             &model.kernel(),
             piece,
             weights,
             first_index,
-            &mut log,
+            &mut local.log,
             visit,
         )?;
-        *open = OpenBlock { sums, log };
+        *open = local;
         Ok(())
     }
 
@@ -387,10 +395,10 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     ///
     /// [`Error::CountOverflow`] past `usize::MAX` points (`self` unchanged).
     pub(crate) fn close_block(&mut self, open: &mut OpenBlock<T, D, K, C>) -> Result<T, Error> {
-        let OpenBlock { mut sums, log } = core::mem::replace(open, OpenBlock::new());
-        let ll = log.total();
-        sums.log_likelihood = ll;
-        self.sums.add(&sums).ok_or(Error::CountOverflow)?;
+        let ll = open.log.total();
+        open.sums.log_likelihood = ll;
+        self.sums.add(&open.sums).ok_or(Error::CountOverflow)?;
+        *open = OpenBlock::new();
         Ok(ll)
     }
 

@@ -308,31 +308,32 @@ where
 {
     let mut passes = 0;
     while stats.needs_recentring() {
-        *stats = recentring(stats, passes)?;
+        recentre(stats, passes)?;
         pass(model, stats)?;
         passes += 1;
     }
     mstep::m_step(stats, model, reg, frozen)
 }
 
-/// Empty statistics for recentred pass number `passes + 1` after `stats`
-/// (which need recentring).
+/// Replaces `stats` (which need recentring) by empty statistics for
+/// recentred pass number `passes + 1`.
 ///
 /// # Errors
 ///
-/// [`Error::MomentOverflow`] if the shift makes no progress (a shift that
-/// would overflow is kept) or [`MAX_RECENTRED_PASSES`] passes were made:
-/// the moments cannot be represented.
-pub(crate) fn recentring<T: Real, const D: usize, const K: usize, C: CovarianceKind>(
-    stats: &SufficientStats<T, D, K, C>,
+/// [`Error::MomentOverflow`] (`stats` unchanged) if the shift makes no
+/// progress (a shift that would overflow is kept) or
+/// [`MAX_RECENTRED_PASSES`] passes were made: the moments cannot be
+/// represented.
+pub(crate) fn recentre<T: Real, const D: usize, const K: usize, C: CovarianceKind>(
+    stats: &mut SufficientStats<T, D, K, C>,
     passes: usize,
-) -> Result<SufficientStats<T, D, K, C>, Error> {
+) -> Result<(), Error> {
     let next = stats.recentred();
     if passes == MAX_RECENTRED_PASSES || next.shift() == stats.shift() {
-        Err(Error::MomentOverflow)
-    } else {
-        Ok(next)
+        return Err(Error::MomentOverflow);
     }
+    *stats = next;
+    Ok(())
 }
 
 impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Gmm<T, D, K, C> {

@@ -12,7 +12,7 @@ use crate::mstep;
 use crate::real::Real;
 use crate::stats::{OpenBlock, SufficientStats};
 
-use super::{recentring, FitOptions, FitReport, Iteration, Tracker};
+use super::{recentre, FitOptions, FitReport, Iteration, Tracker};
 
 /// [`fit`](crate::fit) in slices of bounded work: each call to
 /// [`advance`](Self::advance) processes at most `budget` points (of the
@@ -287,10 +287,10 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> ResumableFit<T,
                 Stage::MStep { stats, recentred } => {
                     if stats.needs_recentring() {
                         // As `fit`'s M-step: another pass, recentred.
-                        let next = recentring(stats, *recentred)?;
+                        recentre(stats, *recentred)?;
                         let recentred = *recentred + 1;
                         self.stage = Stage::Pass {
-                            stats: next,
+                            stats: *stats,
                             open: OpenBlock::new(),
                             recentred,
                         };
