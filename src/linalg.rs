@@ -117,11 +117,20 @@ pub(crate) fn lower_norm_sq<T: Real, const D: usize, const L: usize>(
     // some builds, 3.5 times slower at D = 8 with AVX-512.) The offsets
     // dⱼ = xⱼ − μⱼ are recomputed in each row rather than stored (a stored
     // array was written and read back at different vector widths, a
-    // store-forwarding stall).
+    // store-forwarding stall.) The columns run over the constant range
+    // 0..D and leave at the diagonal: with `0..=i` as the range (a trip
+    // count that depends on the row), LLVM did not unroll the loop at
+    // D = 8 and split the lanes of f32 into 128-bit pieces with shuffles;
+    // this form unrolls into whole-lane vectors (E-step at D = 8, K = 8,
+    // `target-cpu=native`: f32 7.6 → 4.3 ns per point·component, f64
+    // 5.3 → 3.5). The same operations in the same order either way.
     let mut q = [T::zero(); L];
     for i in 0..D {
         let mut z = [T::zero(); L];
-        for j in 0..=i {
+        for j in 0..D {
+            if j > i {
+                break;
+            }
             let (a, m) = (l[(i, j)], mean[j]);
             for (z, &x) in z.iter_mut().zip(x[j].iter()) {
                 *z += a * (x - m);
