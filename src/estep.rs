@@ -342,10 +342,20 @@ where
             continue; // chunks are never empty
         };
         let mut x = [[T::zero(); L]; D];
-        for l in 0..L {
-            let p = part.get(l).map_or(first, AsPoint::to_vector);
-            for (xi, pi) in x.iter_mut().zip(p.iter()) {
-                xi[l] = *pi;
+        if let Ok(full) = <&[P; L]>::try_from(part) {
+            // A whole chunk (all but the last): no padding to choose, so
+            // the copy is a plain transposition the compiler vectorises.
+            for (l, p) in full.iter().enumerate() {
+                for (xi, pi) in x.iter_mut().zip(p.to_vector().iter()) {
+                    xi[l] = *pi;
+                }
+            }
+        } else {
+            for l in 0..L {
+                let p = part.get(l).map_or(first, AsPoint::to_vector);
+                for (xi, pi) in x.iter_mut().zip(p.iter()) {
+                    xi[l] = *pi;
+                }
             }
         }
         let mut r = [[T::zero(); L]; K];
