@@ -153,7 +153,9 @@ fn responsibilities<T: Real, const D: usize, const K: usize, C: CovarianceKind, 
         }
     }
     let cutoff = -T::LSE_CUTOFF;
-    let mut sum = [T::zero(); L];
+    // From −0, so the first addition folds away (see
+    // `linalg::lower_norm_sq`); every term is ≥ +0.
+    let mut sum = [-T::zero(); L];
     for rk in r.iter_mut() {
         for ((v, s), m) in rk.iter_mut().zip(sum.iter_mut()).zip(max) {
             let t = *v - m;

@@ -94,7 +94,8 @@ impl CovarianceKind for Diag {
         mean: &SVector<T, D>,
     ) -> [T; L] {
         let h = &p[k].half_inv_sd;
-        let mut q = [T::zero(); L];
+        // From −0: see `linalg::lower_norm_sq`.
+        let mut q = [-T::zero(); L];
         for i in 0..D {
             let (h, m) = (h[i], mean[i]);
             for (q, &x) in q.iter_mut().zip(x[i].iter()) {

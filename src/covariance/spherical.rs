@@ -88,7 +88,8 @@ impl CovarianceKind for Spherical {
         x: &[[T; L]; D],
         mean: &SVector<T, D>,
     ) -> [T; L] {
-        let mut q = [T::zero(); L];
+        // From −0: see `linalg::lower_norm_sq`.
+        let mut q = [-T::zero(); L];
         for (x, &m) in x.iter().zip(mean.iter()) {
             for (q, &x) in q.iter_mut().zip(x.iter()) {
                 let d = x - m;
@@ -147,7 +148,7 @@ impl CovarianceKind for Spherical {
         r: T,
         d: &SVector<T, D>,
     ) {
-        let mut q = T::zero();
+        let mut q = -T::zero(); // see `linalg::lower_norm_sq`
         for i in 0..D {
             q += d[i] * d[i];
         }
