@@ -42,6 +42,17 @@ pub(crate) const BLOCK: usize = 128;
 /// order), so fits are bit-identical either way; `tests` below checks it.
 #[cfg(target_pointer_width = "64")]
 pub(crate) const LANES: usize = 8;
+
+/// Whether the target is taken to have no floating-point hardware (32-bit
+/// ARM with the soft-float ABI, such as the Cortex-M0 and M3, and 32-bit
+/// RISC-V without the F extension), so that a float comparison is a
+/// library call: the one-lane kernel then compares some floats as integers
+/// where an FPU's own comparison is cheaper. Only the speed depends on it,
+/// never a result.
+const SOFT_FLOAT: bool = cfg!(any(
+    all(target_arch = "arm", not(target_abi = "eabihf")),
+    all(target_arch = "riscv32", not(target_feature = "f"))
+));
 /// Points the kernel takes at once (see the 64-bit definition).
 #[cfg(not(target_pointer_width = "64"))]
 pub(crate) const LANES: usize = 1;
@@ -141,13 +152,25 @@ fn responsibilities<T: Real, const D: usize, const K: usize, C: CovarianceKind, 
         let q = C::half_mahalanobis_sq(model.params, k, x, mean);
         let c = model.log_coeffs[k];
         for ((v, m), q) in rk.iter_mut().zip(max.iter_mut()).zip(q) {
-            // `!(q <= MAX)` also catches a NaN from an overflow or a NaN point.
-            *v = if q <= T::MAX_FINITE {
-                c - q
+            // `!(q <= MAX)` also catches a NaN from an overflow or a NaN
+            // point. With one lane as integers (q is +0, positive, +∞ or
+            // NaN, so |q| orders as q), a call fewer on soft-float cores.
+            let finite = if L == 1 {
+                q.abs_bits() <= T::MAX_FINITE.abs_bits()
             } else {
-                T::NEG_INFINITY
+                q <= T::MAX_FINITE
             };
-            if *v > *m {
+            *v = if finite { c - q } else { T::NEG_INFINITY };
+            // On cores without floating-point hardware (see `SOFT_FLOAT`)
+            // in integers: v and m are never NaN, and a +0 that replaces
+            // a −0 maximum changes no result (m enters as `v − m`, ±0 for
+            // the largest term either way, and as a term of a sum).
+            let above = if L == 1 && SOFT_FLOAT {
+                v.order_key() > m.order_key()
+            } else {
+                *v > *m
+            };
+            if above {
                 *m = *v;
             }
         }
@@ -162,10 +185,12 @@ fn responsibilities<T: Real, const D: usize, const K: usize, C: CovarianceKind, 
             *v = if L == 1 {
                 // One lane (32-bit targets): branches are cheap and an exp
                 // is not, so the largest term's exp(0) = 1 and the terms
-                // cut off are not computed.
-                if !(t > cutoff) {
+                // cut off are not computed. t is ±0, negative or NaN, so
+                // `t > cutoff` is `|t| < |cutoff|` and `t == 0` is `|t| = 0`
+                // in integers (NaN above all: cut off, as `!(t > cutoff)`).
+                if t.abs_bits() >= cutoff.abs_bits() {
                     T::zero()
-                } else if t == T::zero() {
+                } else if t.abs_bits() == 0 {
                     T::one()
                 } else {
                     T::exp_nonpositive(t)
@@ -367,7 +392,9 @@ where
             if w == Some(T::zero()) {
                 continue; // left out
             }
-            if !(*m > T::NEG_INFINITY) {
+            // m is finite or −∞ (never NaN): `!(m > −∞)` as an integer
+            // test (a call fewer on soft-float cores).
+            if m.bits() == T::NEG_INFINITY.bits() {
                 let index = first_index + c * L + l;
                 *log = LogSum {
                     sum: log_likelihood,
@@ -386,7 +413,8 @@ where
             }
             log_likelihood += *m;
             product *= *s;
-            if product > flush {
+            // Both positive: `product > flush` in integers.
+            if product.abs_bits() > flush.abs_bits() {
                 log_likelihood += Real::ln(product);
                 product = T::one();
             }

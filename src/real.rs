@@ -67,6 +67,18 @@ pub trait Real: RealField + Copy + sealed::Sealed {
     /// The IEEE bits of `self`, widened to 64 bits (for fingerprints).
     #[doc(hidden)]
     fn bits(self) -> u64;
+    /// The IEEE bits of `|self|` (the sign bit cleared), widened to 64
+    /// bits: for values of one sign these order as the magnitudes, NaN
+    /// above infinity, so a comparison of them is an integer comparison
+    /// (on a core without a floating-point unit, a float comparison is a
+    /// library call).
+    #[doc(hidden)]
+    fn abs_bits(self) -> u64;
+    /// The IEEE bits mapped to an unsigned integer that orders as the
+    /// values do (negative values' bits inverted, positive values' sign
+    /// bit set), for values that are not NaN; −0 sorts just below +0.
+    #[doc(hidden)]
+    fn order_key(self) -> u64;
     /// `true` unless NaN or ±∞.
     #[doc(hidden)]
     fn is_finite(self) -> bool;
@@ -156,6 +168,15 @@ impl Real for f32 {
     #[inline]
     fn bits(self) -> u64 {
         u64::from(self.to_bits())
+    }
+    #[inline]
+    fn abs_bits(self) -> u64 {
+        u64::from(self.to_bits() & 0x7fff_ffff)
+    }
+    #[inline]
+    fn order_key(self) -> u64 {
+        let b = self.to_bits();
+        u64::from(if b >> 31 == 1 { !b } else { b | 0x8000_0000 })
     }
     #[inline]
     fn is_finite(self) -> bool {
@@ -261,6 +282,19 @@ impl Real for f64 {
         self.to_bits()
     }
     #[inline]
+    fn abs_bits(self) -> u64 {
+        self.to_bits() & 0x7fff_ffff_ffff_ffff
+    }
+    #[inline]
+    fn order_key(self) -> u64 {
+        let b = self.to_bits();
+        if b >> 63 == 1 {
+            !b
+        } else {
+            b | 0x8000_0000_0000_0000
+        }
+    }
+    #[inline]
     fn is_finite(self) -> bool {
         f64::is_finite(self)
     }
@@ -344,6 +378,58 @@ mod tests {
     /// Relative error in units of ε, against libm (itself within 1 ulp).
     fn ulps(got: f64, want: f64, eps: f64) -> f64 {
         (got - want).abs() / (want.abs() * eps)
+    }
+
+    /// `abs_bits` orders magnitudes, NaN above infinity; `order_key`
+    /// orders values (−0 just below +0): the integer comparisons the
+    /// one-lane kernel makes in place of float comparisons.
+    #[test]
+    fn integer_keys_order_as_the_values() {
+        let f32s = [
+            f32::NEG_INFINITY,
+            -f32::MAX,
+            -1.5,
+            -f32::MIN_POSITIVE,
+            -1e-45,
+            -0.0,
+            0.0,
+            1e-45,
+            f32::MIN_POSITIVE,
+            1.0,
+            1.5,
+            f32::MAX,
+            f32::INFINITY,
+        ];
+        for (i, &a) in f32s.iter().enumerate() {
+            for (j, &b) in f32s.iter().enumerate() {
+                assert_eq!(a.order_key() < b.order_key(), i < j, "{a} {b}");
+                if a >= 0.0 && b >= 0.0 && a.is_sign_positive() && b.is_sign_positive() {
+                    assert_eq!(a.abs_bits() < b.abs_bits(), a < b, "{a} {b}");
+                }
+            }
+            assert!(f32::NAN.abs_bits() > a.abs_bits());
+            assert_eq!(a.abs_bits() == 0, a == 0.0);
+        }
+        let f64s = [
+            f64::NEG_INFINITY,
+            -f64::MAX,
+            -1.5,
+            -5e-324,
+            -0.0,
+            0.0,
+            5e-324,
+            1.0,
+            f64::MAX,
+            f64::INFINITY,
+        ];
+        for (i, &a) in f64s.iter().enumerate() {
+            for (j, &b) in f64s.iter().enumerate() {
+                assert_eq!(a.order_key() < b.order_key(), i < j, "{a} {b}");
+            }
+            assert!(f64::NAN.abs_bits() > a.abs_bits());
+            assert!((-f64::NAN).abs_bits() > f64::INFINITY.abs_bits());
+            assert_eq!(a.abs_bits() == 0, a == 0.0);
+        }
     }
 
     #[test]

@@ -103,7 +103,9 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Moments<T, D, K
         };
         for k in 0..K {
             let rk = r[k];
-            if rk == T::zero() {
+            // rk ≥ 0: `rk == 0` as an integer test (a call fewer on
+            // soft-float cores).
+            if rk.abs_bits() == 0 {
                 continue;
             }
             let d = if LANES == 1 { x - shift[k] } else { all[k] };
