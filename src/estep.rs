@@ -43,6 +43,10 @@ pub(crate) const BLOCK: usize = 128;
 #[cfg(target_pointer_width = "64")]
 pub(crate) const LANES: usize = 8;
 
+/// Points the kernel takes at once (see the 64-bit definition).
+#[cfg(not(target_pointer_width = "64"))]
+pub(crate) const LANES: usize = 1;
+
 /// Whether the target is taken to have no floating-point hardware (32-bit
 /// ARM with the soft-float ABI, such as the Cortex-M0 and M3, and 32-bit
 /// RISC-V without the F extension), so that a float comparison is a
@@ -53,9 +57,6 @@ const SOFT_FLOAT: bool = cfg!(any(
     all(target_arch = "arm", not(target_abi = "eabihf")),
     all(target_arch = "riscv32", not(target_feature = "f"))
 ));
-/// Points the kernel takes at once (see the 64-bit definition).
-#[cfg(not(target_pointer_width = "64"))]
-pub(crate) const LANES: usize = 1;
 
 /// The responsibilities of up to `L` points after the E-step, as lanes:
 /// `r[k][l]` is point `l`'s responsibility of component `k`; the first

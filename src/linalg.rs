@@ -121,9 +121,11 @@ pub(crate) fn lower_norm_sq<T: Real, const D: usize, const L: usize>(
     // 0..D and leave at the diagonal: with `0..=i` as the range (a trip
     // count that depends on the row), LLVM did not unroll the loop at
     // D = 8 and split the lanes of f32 into 128-bit pieces with shuffles;
-    // this form unrolls into whole-lane vectors (E-step at D = 8, K = 8,
-    // `target-cpu=native`: f32 7.6 → 4.3 ns per point·component, f64
-    // 5.3 → 3.5). The same operations in the same order either way.
+    // this form unrolls into whole-lane vectors (with the whole-chunk copy
+    // in `estep::lanes`, `em_step` at D = 8, K = 8 in f32 takes 0.78 of the
+    // time it took before, `target-cpu=native`, `RUSTFLAGS="-C
+    // target-cpu=native" bash benches/compare_commits.sh 85e6371`). The
+    // same operations in the same order either way.
     // Sums start from −0, the exact identity of addition, so the compiler
     // drops each sum's first addition (from +0 it may not: +0 + −0 is +0);
     // the values are those of sums from +0, as every sum here is squared
