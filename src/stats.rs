@@ -226,6 +226,19 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
         }
     }
 
+    /// `self` replaced by its [`recentred`](Self::recentred) statistics,
+    /// in place (no second value on the stack). Returns `false`, with
+    /// `self` unchanged, if no shift would move.
+    pub(crate) fn recentre(&mut self) -> bool {
+        let shift = self.next_shifts();
+        if shift == self.shift {
+            return false;
+        }
+        self.shift = shift;
+        self.sums = Moments::zero();
+        true
+    }
+
     /// The shifts of [`recentred`](Self::recentred) statistics: the means
     /// the M-step would produce, for the live components.
     fn next_shifts(&self) -> [SVector<T, D>; K] {

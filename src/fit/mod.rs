@@ -328,11 +328,9 @@ pub(crate) fn recentre<T: Real, const D: usize, const K: usize, C: CovarianceKin
     stats: &mut SufficientStats<T, D, K, C>,
     passes: usize,
 ) -> Result<(), Error> {
-    let next = stats.recentred();
-    if passes == MAX_RECENTRED_PASSES || next.shift() == stats.shift() {
+    if passes == MAX_RECENTRED_PASSES || !stats.recentre() {
         return Err(Error::MomentOverflow);
     }
-    *stats = next;
     Ok(())
 }
 
