@@ -15,6 +15,7 @@
 //! | workload      | work after drawing the data                                   |
 //! |---------------|---------------------------------------------------------------|
 //! | `em2`/`em4`   | `R` × `em_step` (E pass + M-step), starting from the truth    |
+//! | `it2`/`it4`   | one `fit` of `R` iterations from the truth (`tol = 0`; fails unless it makes all `R`) |
 //! | `fit2`/`fit4` | `R` × (`init::random_points` + `fit`, default options)        |
 //! | `lp2`/`lp4`   | `R` passes of `log_prob` over the data                        |
 //! | `resp2`/`resp4` | `R` passes of `responsibilities`                            |
@@ -34,8 +35,9 @@
 #![no_main]
 
 use core::hint::black_box;
+use core::ops::ControlFlow;
 
-use gaussmix::{em_step, Diag, Full, Gmm, Spherical, Tied};
+use gaussmix::{em_step, fit, Diag, FitOptions, Full, Gmm, Spherical, Tied};
 use gaussmix_firmware::{self as firmware, draw, Kind, Pcg32, N2, N4};
 use panic_semihosting as _;
 
@@ -44,6 +46,7 @@ firmware::hardfault_exits!();
 #[derive(Clone, Copy)]
 enum Work {
     Em,
+    Iter,
     Fit,
     LogProb,
     Resp,
@@ -67,6 +70,8 @@ fn main() -> ! {
     let (work, d) = match name {
         b"em2" => (Work::Em, 2),
         b"em4" => (Work::Em, 4),
+        b"it2" => (Work::Iter, 2),
+        b"it4" => (Work::Iter, 4),
         b"fit2" => (Work::Fit, 2),
         b"fit4" => (Work::Fit, 4),
         b"lp2" => (Work::LogProb, 2),
@@ -133,6 +138,18 @@ fn run<C: Kind, const D: usize, const K: usize>(
                 }
             }
             black_box(&model);
+        }
+        Work::Iter => {
+            // The data are checked and scaled once per fit, not per
+            // iteration as by `em_step`: the difference of two counts is
+            // the iterations alone (E pass, M-step, the loop's bookkeeping).
+            let options = FitOptions::default().with_tol(0.0).with_max_iter(reps);
+            match fit(data, *truth, &options, |_| ControlFlow::Continue(())) {
+                Ok(r) if r.iterations == reps => {
+                    black_box(&r);
+                }
+                _ => return false,
+            }
         }
         Work::Fit => {
             for _ in 0..reps {
