@@ -103,18 +103,17 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Moments<T, D, K
         };
         // Whether a component the point has no share in (a term below the
         // log-sum-exp cut-off, responsibility exactly 0) is skipped by a
-        // branch, or added as zeros. With one lane (32-bit targets) a
-        // branch is cheap and the arithmetic is not. With lanes (hosts)
-        // which components are cut off is data-dependent; as the clusters
-        // of an f32 fit separate (`f32` cuts off at 50, `f64` at 200, which
-        // hardly happens) the branch is mispredicted often enough that
-        // without it an f32 iteration at D = 2, K = 3 takes 0.56 (full) to
-        // 0.68 (tied) of the time (the program of `benches/peers/run.sh`
-        // on its data, both builds in one run, `target-cpu=native`). So at
-        // D ≤ 2 in f32 there is no branch. In f64 cut-offs
-        // are rare and the branch is predicted, and at D ≥ 3 the
-        // branch-free loop is slower (the compiler then vectorises across
-        // components, with gathers): the branch stays there.
+        // branch or added as zeros. With one lane (32-bit targets) a branch
+        // is cheap and the arithmetic is not: skipped. With lanes (hosts),
+        // which components are cut off depends on the data: as the clusters
+        // of an `f32` fit separate (`f32` cuts off at 50, `f64` at 200,
+        // which hardly happens) the branch is mispredicted so often that
+        // without it an `f32` iteration at D = 2, K = 3 takes 0.56 (full)
+        // to 0.68 (tied) of the time (the program of `benches/peers/run.sh`
+        // on its data, both builds in one run, `target-cpu=native`): added
+        // as zeros, at D ≤ 2 in `f32`. In `f64` the branch is predicted, and
+        // at D ≥ 3 the branch-free loop is slower (the compiler vectorises
+        // it across components, with gathers): skipped.
         let branch_free = LANES > 1 && D <= 2 && T::LSE_CUTOFF < T::lit(100.0);
         for k in 0..K {
             let rk = r[k];
@@ -128,9 +127,10 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Moments<T, D, K
                 x - shift[k]
             } else if zero {
                 // A zero offset makes every term `+0` (the offset itself
-                // may overflow to ±∞, and 0·∞ would be NaN); adding `+0` to
-                // these sums, which start at `+0` and so are never `−0`,
-                // leaves their bits as the skip does.
+                // may overflow to ±∞, and 0·∞ would be NaN). These sums
+                // start at `+0`, and a sum is `−0` only if both its terms
+                // are, so they are never `−0`: adding `+0` leaves their
+                // bits as the skip does.
                 SVector::zeros()
             } else {
                 all[k]
@@ -628,11 +628,11 @@ mod tests {
         assert!(cut > 60 && cut < 240, "{cut} of 360 shares cut off");
         let mut reference = Moments::zero();
         reference.add(&block).unwrap();
-        // Equal values and, through `Debug` (which prints `-0.0` and
-        // every bit of the shortest round trip), equal bits.
         // (The log-likelihood and the count of points are not shares.)
         reference.points = stats.sums.points;
         reference.log_likelihood = stats.sums.log_likelihood;
+        // Equal values and, through `Debug` (which prints `-0.0` and
+        // every digit of the shortest round trip), equal bits.
         assert_eq!(stats.sums, reference);
         assert_eq!(
             std::format!("{:?}", stats.sums),
