@@ -123,17 +123,18 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Moments<T, D, K
             if zero && !branch_free {
                 continue;
             }
-            let d = if LANES == 1 {
-                x - shift[k]
+            let (d, rk) = if LANES == 1 {
+                (x - shift[k], rk)
             } else if zero {
-                // A zero offset makes every term `+0` (the offset itself
-                // may overflow to ±∞, and 0·∞ would be NaN). These sums
-                // start at `+0`, and a sum is `−0` only if both its terms
-                // are, so they are never `−0`: adding `+0` leaves their
-                // bits as the skip does.
-                SVector::zeros()
+                // A zero offset and a share of −0 make every term −0 (in
+                // every kind: `d·r`, `(d·r)·d`, `r·(d·d)`, `r·d·d`), and
+                // `x + (−0)` is `x`, bit for bit, for every `x` (−0
+                // included, which sums scaled by online EM's forgetting can
+                // be): the same as the skip. The offset itself may
+                // overflow to ±∞, and 0·∞ would be NaN.
+                (SVector::zeros(), -T::zero())
             } else {
-                all[k]
+                (all[k], rk)
             };
             self.counts[k] += rk;
             self.first[k] += d * rk;
@@ -632,7 +633,10 @@ mod tests {
         reference.points = stats.sums.points;
         reference.log_likelihood = stats.sums.log_likelihood;
         // Equal values and, through `Debug` (which prints `-0.0` and
-        // every digit of the shortest round trip), equal bits.
+        // every digit of the shortest round trip), equal bits. (With the
+        // offsets finite, adding a share of 0 at the real offset would
+        // pass too: `an_overflowing_offset_with_no_share_adds_nothing`
+        // and `a_zero_share_keeps_a_negative_zero_sum` catch that.)
         assert_eq!(stats.sums, reference);
         assert_eq!(
             std::format!("{:?}", stats.sums),
@@ -651,6 +655,32 @@ mod tests {
         let spherical = Gmm::<f32, 2, 3, Spherical>::new(weights, means, [0.9; 3]).unwrap();
         zero_shares_add_nothing(&spherical);
         zero_shares_add_nothing(&Gmm::<f32, 2, 3, Tied>::new(weights, means, full[0]).unwrap());
+    }
+
+    #[test]
+    fn a_zero_share_keeps_a_negative_zero_sum() {
+        // Online EM scales its sums (forgetting), so a sum can be −0; a
+        // component with no share in a point must leave it −0 (adding +0
+        // would make it +0).
+        let model = Gmm::<f32, 2, 3, Full>::new(
+            [0.3, 0.3, 0.4],
+            [vector![0.0, 0.0], vector![100.0, 0.0], vector![200.0, 0.0]],
+            [matrix![1.0, 0.0; 0.0, 1.0]; 3],
+        )
+        .unwrap();
+        let x = vector![0.5f32, 0.25];
+        let r = model.responsibilities(&x).unwrap();
+        assert_eq!((r[1], r[2]), (0.0, 0.0));
+        let mut m = Moments::<f32, 2, 3, Full>::zero();
+        m.counts[1] = -0.0;
+        m.first[1] = vector![-0.0, -0.0];
+        m.second[2] = matrix![-0.0, -0.0; -0.0, -0.0];
+        m.push(&x, &model.means(), &r);
+        let neg = (-0.0f32).to_bits();
+        assert_eq!(m.counts[1].to_bits(), neg);
+        assert!(m.first[1].iter().all(|v| v.to_bits() == neg));
+        assert!(m.second[2].iter().all(|v| v.to_bits() == neg));
+        assert!(m.counts[0] > 0.99);
     }
 
     #[test]
