@@ -438,8 +438,8 @@ cat <<EOF
 
 Per point·component·EM iteration = (count with 11 \`em_step\`s − count with 1) / (10·N·K),
 from the true parameters on the same data; for an iteration of \`fit\`, the
-same with one \`fit\` of 11 and one of 1 iterations (\`tol = 0\`), which check
-the data once each. Per call = (3 passes − 1 pass) / (2·N).
+same with one \`fit\` of 11 and one of 1 iterations (\`tol = 0\`, the same
+\`reg_covar\`), which check the data once each. Per call = (3 passes − 1 pass) / (2·N).
 
 | figure | Cortex-M4F | Cortex-M0 |
 |---|---:|---:|

@@ -15,7 +15,7 @@
 //! | workload      | work after drawing the data                                   |
 //! |---------------|---------------------------------------------------------------|
 //! | `em2`/`em4`   | `R` × `em_step` (E pass + M-step), starting from the truth    |
-//! | `it2`/`it4`   | one `fit` of `R` iterations from the truth (`tol = 0`; fails unless it makes all `R`) |
+//! | `it2`/`it4`   | one `fit` of `R` iterations from the truth (`tol = 0`, `reg_covar` as `em2`'s; fails unless it makes all `R`) |
 //! | `fit2`/`fit4` | `R` × (`init::random_points` + `fit`, default options)        |
 //! | `lp2`/`lp4`   | `R` passes of `log_prob` over the data                        |
 //! | `resp2`/`resp4` | `R` passes of `responsibilities`                            |
@@ -143,7 +143,11 @@ fn run<C: Kind, const D: usize, const K: usize>(
             // The data are checked and scaled once per fit, not per
             // iteration as by `em_step`: the difference of two counts is
             // the iterations alone (E pass, M-step, the loop's bookkeeping).
-            let options = FitOptions::default().with_tol(0.0).with_max_iter(reps);
+            // The same regularisation as `em2`'s `em_step`s.
+            let options = FitOptions::default()
+                .with_tol(0.0)
+                .with_max_iter(reps)
+                .with_reg_covar(1e-6);
             match fit(data, *truth, &options, |_| ControlFlow::Continue(())) {
                 Ok(r) if r.iterations == reps => {
                     black_box(&r);
