@@ -380,56 +380,59 @@ mod tests {
         (got - want).abs() / (want.abs() * eps)
     }
 
+    /// `values` in increasing order: their keys must order alike, and
+    /// NaN (either sign) be above every magnitude.
+    fn keys_order<T: Real + core::fmt::Display>(values: &[T], nan: T) {
+        for (i, &a) in values.iter().enumerate() {
+            for (j, &b) in values.iter().enumerate() {
+                assert_eq!(a.order_key() < b.order_key(), i < j, "{a} {b}");
+                assert_eq!(a.abs_bits() < b.abs_bits(), a.abs() < b.abs(), "{a} {b}");
+            }
+            assert!(nan.abs_bits() > a.abs_bits());
+            assert!((-nan).abs_bits() > a.abs_bits());
+            assert_eq!(a.abs_bits() == 0, a == T::zero());
+        }
+    }
+
     /// `abs_bits` orders magnitudes whatever the signs, NaN above
     /// infinity; `order_key` orders values (−0 just below +0): the integer
     /// comparisons the one-lane kernel makes in place of float comparisons
     /// (of negative log-ratios against the cut-off, among others).
     #[test]
     fn integer_keys_order_as_the_values() {
-        let f32s = [
-            f32::NEG_INFINITY,
-            -f32::MAX,
-            -1.5,
-            -f32::MIN_POSITIVE,
-            -1e-45,
-            -0.0,
-            0.0,
-            1e-45,
-            f32::MIN_POSITIVE,
-            1.0,
-            1.5,
-            f32::MAX,
-            f32::INFINITY,
-        ];
-        for (i, &a) in f32s.iter().enumerate() {
-            for (j, &b) in f32s.iter().enumerate() {
-                assert_eq!(a.order_key() < b.order_key(), i < j, "{a} {b}");
-                assert_eq!(a.abs_bits() < b.abs_bits(), a.abs() < b.abs(), "{a} {b}");
-            }
-            assert!(f32::NAN.abs_bits() > a.abs_bits());
-            assert_eq!(a.abs_bits() == 0, a == 0.0);
-        }
-        let f64s = [
-            f64::NEG_INFINITY,
-            -f64::MAX,
-            -1.5,
-            -5e-324,
-            -0.0,
-            0.0,
-            5e-324,
-            1.0,
-            f64::MAX,
-            f64::INFINITY,
-        ];
-        for (i, &a) in f64s.iter().enumerate() {
-            for (j, &b) in f64s.iter().enumerate() {
-                assert_eq!(a.order_key() < b.order_key(), i < j, "{a} {b}");
-                assert_eq!(a.abs_bits() < b.abs_bits(), a.abs() < b.abs(), "{a} {b}");
-            }
-            assert!(f64::NAN.abs_bits() > a.abs_bits());
-            assert!((-f64::NAN).abs_bits() > f64::INFINITY.abs_bits());
-            assert_eq!(a.abs_bits() == 0, a == 0.0);
-        }
+        keys_order(
+            &[
+                f32::NEG_INFINITY,
+                -f32::MAX,
+                -1.5,
+                -f32::MIN_POSITIVE,
+                -1e-45,
+                -0.0,
+                0.0,
+                1e-45,
+                f32::MIN_POSITIVE,
+                1.0,
+                1.5,
+                f32::MAX,
+                f32::INFINITY,
+            ],
+            f32::NAN,
+        );
+        keys_order(
+            &[
+                f64::NEG_INFINITY,
+                -f64::MAX,
+                -1.5,
+                -5e-324,
+                -0.0,
+                0.0,
+                5e-324,
+                1.0,
+                f64::MAX,
+                f64::INFINITY,
+            ],
+            f64::NAN,
+        );
     }
 
     #[test]
