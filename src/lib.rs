@@ -44,8 +44,9 @@ pub use covariance::{CovarianceKind, Diag, Full, Gaussian, Spherical, Tied};
 pub use data::AsPoint;
 pub use error::Error;
 pub use fit::{
-    em_step, fit, fit_restarts, fit_weighted, fit_with_responsibilities, EmStep, FitOptions,
-    FitReport, Iteration, Phase, Position, Progress, ResumableFit, Termination,
+    em_step, fit, fit_in_place, fit_restarts, fit_weighted, fit_with_responsibilities, EmStep,
+    FitOptions, FitReport, FitSummary, Iteration, Phase, Position, Progress, ResumableFit,
+    Termination,
 };
 #[cfg(feature = "std")]
 pub use fit::{fit_parallel, SHARD};

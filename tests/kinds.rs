@@ -18,8 +18,8 @@ use common::Kind;
 use gaussmix::nalgebra::{vector, SMatrix, SVector};
 use gaussmix::sample::{standard_normal_pair, uniform};
 use gaussmix::{
-    em_step, fit, init, Diag, Error, FitOptions, Full, Gmm, Real, Spherical, SufficientStats,
-    Termination, Tied,
+    em_step, fit, fit_in_place, init, Diag, Error, FitOptions, Full, Gmm, Real, Spherical,
+    SufficientStats, Termination, Tied,
 };
 
 /// The two scalar types, with exact conversions for the tests.
@@ -649,6 +649,32 @@ fn best_fit<C: Kind, const D: usize, const K: usize>(
                 ControlFlow::Continue(())
             })
             .unwrap_or_else(|e| panic!("{what}: {e:?}"));
+            // The same fit in place: the same model and summary, bit for bit.
+            let mut model = start;
+            let summary = fit_in_place(data, &mut model, options, |_| ControlFlow::Continue(()))
+                .unwrap_or_else(|e| panic!("{what} in place: {e:?}"));
+            assert_eq!(model, report.model, "{what} in place");
+            assert_eq!(
+                (summary.iterations, summary.termination, summary.decreases),
+                (report.iterations, report.termination, report.decreases),
+                "{what} in place"
+            );
+            assert_eq!(
+                [
+                    summary.log_likelihood,
+                    summary.mean_log_likelihood,
+                    summary.effective_reg_covar
+                ]
+                .map(f64::to_bits),
+                [
+                    report.log_likelihood,
+                    report.mean_log_likelihood,
+                    report.effective_reg_covar
+                ]
+                .map(f64::to_bits),
+                "{what} in place"
+            );
+            assert_eq!(summary.converged(), report.converged());
             assert_eq!(
                 report.termination,
                 Termination::Converged,

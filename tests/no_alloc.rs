@@ -17,7 +17,9 @@ use std::cell::Cell;
 use std::ops::ControlFlow;
 
 use gaussmix::nalgebra::SVector;
-use gaussmix::{fit, fit_with_responsibilities, init, FitOptions, Full, SufficientStats};
+use gaussmix::{
+    fit, fit_in_place, fit_with_responsibilities, init, FitOptions, Full, SufficientStats,
+};
 
 struct Counting;
 
@@ -75,6 +77,15 @@ fn fit_inference_and_sampling_allocate_nothing() {
         let options = FitOptions::default().with_tol(1e-8);
         let report = fit(&data64, start, &options, |_| ControlFlow::Continue(())).unwrap();
         assert!(report.iterations > 3);
+        let mut in_place = start;
+        let summary = fit_in_place(&data64, &mut in_place, &options, |_| {
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert_eq!(
+            (in_place, summary.iterations),
+            (report.model, report.iterations)
+        );
         let report2 = fit_with_responsibilities(&data64, seeded, &options, &mut resp, |_| {
             ControlFlow::Continue(())
         })

@@ -11,7 +11,9 @@ mod common;
 use core::ops::ControlFlow;
 
 use gaussmix::nalgebra::{convert, Cholesky, SMatrix, SVector};
-use gaussmix::{em_step, fit, init, Error, FitOptions, FitReport, Full, Gmm, Real, Termination};
+use gaussmix::{
+    em_step, fit, fit_in_place, init, Error, FitOptions, FitReport, Full, Gmm, Real, Termination,
+};
 
 fn c<T: Real>(x: f64) -> T {
     convert::<f64, T>(x)
@@ -200,6 +202,19 @@ fn degenerate_geometry<T: Real>() {
             matches!(plain, Err(Error::NotPositiveDefinite { component }) if component < 2),
             "{what}: {plain:?}"
         );
+        // In place: the same error, and the model left is still a valid
+        // mixture, exactly as `Gmm::new` builds it from its parameters.
+        let mut model = start;
+        let in_place = fit_in_place(
+            data,
+            &mut model,
+            &FitOptions::default().with_reg_covar(T::zero()),
+            go,
+        );
+        assert_eq!(in_place.map(|_| ()), plain.map(|_| ()), "{what}");
+        let rebuilt =
+            Gmm::<T, D, 2>::new(model.weights().into(), model.means(), model.covariances());
+        assert_eq!(rebuilt, Ok(model), "{what}");
     }
     check(&same, "identical points");
     check(&line, "line in 2-D");

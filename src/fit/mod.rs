@@ -15,7 +15,7 @@ mod resumable;
 pub use options::FitOptions;
 #[cfg(feature = "std")]
 pub use parallel::{fit_parallel, SHARD};
-pub use report::{EmStep, FitReport, Iteration, Termination};
+pub use report::{EmStep, FitReport, FitSummary, Iteration, Termination};
 pub use restarts::fit_restarts;
 pub use resumable::{Phase, Position, Progress, ResumableFit};
 
@@ -122,6 +122,46 @@ where
     F: FnMut(&Iteration<T>) -> ControlFlow<()>,
 {
     checked_run(data, (), init, options, callback, None)
+}
+
+/// [`fit`] of the model `model` holds, in place: on success `model` is the
+/// fitted model, and the summary is [`FitReport`] without it.
+///
+/// The model is never copied: it can live in a `static` or in the caller's
+/// frame, and the fit's own stack holds only the statistics of a pass and
+/// the M-step's working values (on a Cortex-M4F at D = 2, K = 3, f32, full
+/// covariance, see the crate's embedded figures).
+///
+/// # Errors
+///
+/// As for [`fit`]. On an error `model` is a valid mixture (its cached
+/// constants agree with its parameters, every parameter finite), but which
+/// one is unspecified: the start, an iterate, or, after an error in the
+/// M-step, the last iterate with some components already updated. Keep a
+/// copy of the start if a failed fit must be retried from it.
+pub fn fit_in_place<T, const D: usize, const K: usize, C, P, F>(
+    data: &[P],
+    model: &mut Gmm<T, D, K, C>,
+    options: &FitOptions<T>,
+    callback: F,
+) -> Result<FitSummary<T>, Error>
+where
+    T: Real,
+    C: CovarianceKind,
+    P: AsPoint<T, D>,
+    F: FnMut(&Iteration<T>) -> ControlFlow<()>,
+{
+    options.validate()?;
+    let (scale, total) = scan_weighted(data, ().all(), K)?;
+    run(
+        model,
+        options,
+        scale,
+        total,
+        callback,
+        |m, s, out| e_pass(data, (), m, s, out),
+        None,
+    )
 }
 
 /// [`fit`], also writing the responsibilities of every point under the
@@ -238,15 +278,17 @@ where
 {
     options.validate()?;
     let (scale, total) = scan_weighted(data, weights.all(), K)?;
-    run(
-        init,
+    let mut init = init;
+    let summary = run(
+        &mut init,
         options,
         scale,
         total,
         callback,
         |m, s, out| e_pass(data, weights, m, s, out),
         responsibilities,
-    )
+    )?;
+    Ok(summary.with_model(init))
 }
 
 /// One EM iteration: an E pass over `data` under `model`, then the M-step
@@ -376,14 +418,14 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Gmm<T, D, K, C>
 /// the number of points when they are not weighted), whose E passes `pass`
 /// makes, writing responsibilities when asked.
 pub(crate) fn run<T, const D: usize, const K: usize, C, F, E>(
-    init: Gmm<T, D, K, C>,
+    model: &mut Gmm<T, D, K, C>,
     options: &FitOptions<T>,
     scale: T,
     n: T,
     mut callback: F,
     mut pass: E,
     mut responsibilities: Option<&mut [SVector<T, K>]>,
-) -> Result<FitReport<T, D, K, C>, Error>
+) -> Result<FitSummary<T>, Error>
 where
     T: Real,
     C: CovarianceKind,
@@ -395,21 +437,20 @@ where
     ) -> Result<(), Error>,
 {
     let reg = linalg::absolute_reg(options.reg_covar, scale);
-    let mut model = init;
     let mut tracker = Tracker::new();
     loop {
-        let mut stats = SufficientStats::new(&model);
-        pass(&model, &mut stats, responsibilities.as_deref_mut())?;
+        let mut stats = SufficientStats::new(model);
+        pass(model, &mut stats, responsibilities.as_deref_mut())?;
         let it = tracker.score(stats.log_likelihood(), n, options);
         if callback(&it).is_break() {
-            return tracker.report(&model, &it, Termination::Stopped);
+            return tracker.summary(&it, Termination::Stopped);
         }
         if let Some(end) = tracker.termination(options) {
-            return tracker.report(&model, &it, end);
+            return tracker.summary(&it, end);
         }
         let reg_added = m_step(
             &mut |m, s| pass(m, s, None),
-            &mut model,
+            model,
             &mut stats,
             reg,
             options.frozen,
@@ -499,14 +540,12 @@ impl<T: Real> Tracker<T> {
     /// # Errors
     ///
     /// [`Error::LikelihoodOverflow`] if the log-likelihood is not finite.
-    pub(crate) fn report<const D: usize, const K: usize, C: CovarianceKind>(
+    pub(crate) fn summary(
         &self,
-        model: &Gmm<T, D, K, C>,
         it: &Iteration<T>,
         termination: Termination,
-    ) -> Result<FitReport<T, D, K, C>, Error> {
-        Ok(FitReport {
-            model: *model,
+    ) -> Result<FitSummary<T>, Error> {
+        Ok(FitSummary {
             iterations: self.iterations,
             termination,
             log_likelihood: finite_likelihood(it.log_likelihood)?,
@@ -644,33 +683,47 @@ mod tests {
 
     #[test]
     fn bad_input_is_an_error() {
+        // `fit` and `fit_in_place` give the same error, and these all come
+        // before the first pass: the model in place is untouched.
+        let refused = |data: &[[f64; 1]], o: FitOptions<f64>, e: Error| {
+            assert_eq!(fit(data, start(), &o, go), Err(e));
+            let mut model = start();
+            assert_eq!(fit_in_place(data, &mut model, &o, go), Err(e));
+            assert_eq!(model, start());
+        };
         let o = FitOptions::default();
-        assert_eq!(
-            fit(&DATA, start(), &o.with_tol(-1.0), go),
-            Err(Error::InvalidOption { option: "tol" })
-        );
-        assert_eq!(
-            fit(&DATA, start(), &o.with_tol(f64::NAN), go),
-            Err(Error::InvalidOption { option: "tol" })
-        );
-        assert_eq!(
-            fit(&DATA, start(), &o.with_reg_covar(f64::INFINITY), go),
-            Err(Error::InvalidOption {
-                option: "reg_covar"
-            })
-        );
-        assert_eq!(
-            fit(&DATA[..1], start(), &o, go),
-            Err(Error::TooFewPoints {
-                points: 1,
-                needed: 2
-            })
-        );
+        let tol = Error::InvalidOption { option: "tol" };
+        refused(&DATA, o.with_tol(-1.0), tol);
+        refused(&DATA, o.with_tol(f64::NAN), tol);
+        let reg_covar = Error::InvalidOption {
+            option: "reg_covar",
+        };
+        refused(&DATA, o.with_reg_covar(f64::INFINITY), reg_covar);
+        let too_few = Error::TooFewPoints {
+            points: 1,
+            needed: 2,
+        };
+        refused(&DATA[..1], o, too_few);
         let mut bad = DATA;
         bad[5] = [f64::NEG_INFINITY];
-        assert_eq!(
-            fit(&bad, start(), &o, go),
-            Err(Error::NonFiniteData { index: 5 })
-        );
+        refused(&bad, o, Error::NonFiniteData { index: 5 });
+    }
+
+    #[test]
+    fn fit_in_place_stops_where_the_callback_says() {
+        let mut model = start();
+        let stop = |it: &Iteration<f64>| {
+            if it.iteration == 2 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        };
+        let summary = fit_in_place(&DATA, &mut model, &FitOptions::default(), stop).unwrap();
+        assert_eq!(summary.termination, Termination::Stopped);
+        assert_eq!(summary.iterations, 2);
+        let two = fit(&DATA, start(), &FitOptions::default().with_max_iter(2), go).unwrap();
+        assert_eq!(model, two.model);
+        assert_eq!(summary.log_likelihood, two.log_likelihood);
     }
 }

@@ -77,15 +77,17 @@ where
 {
     options.validate()?;
     let scale = scan(data, K)?;
-    run(
-        init,
+    let mut model = init;
+    let summary = run(
+        &mut model,
         options,
         scale,
         T::from_count(data.len()),
         callback,
         |model, stats, _| sharded_pass(data, threads.get(), model, stats),
         None,
-    )
+    )?;
+    Ok(summary.with_model(model))
 }
 
 /// One E pass: every shard accumulated into a copy of the empty `stats`,

@@ -83,6 +83,49 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> FitReport<T, D,
     }
 }
 
+/// The outcome of a fit in place: [`FitReport`] without the model.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct FitSummary<T: Real> {
+    /// EM iterations (M-steps) run.
+    pub iterations: usize,
+    /// Why the fit stopped.
+    pub termination: Termination,
+    /// Total log-likelihood of the data under the fitted model.
+    pub log_likelihood: T,
+    /// Mean log-likelihood per point under the fitted model.
+    pub mean_log_likelihood: T,
+    /// As [`FitReport::effective_reg_covar`].
+    pub effective_reg_covar: T,
+    /// As [`FitReport::decreases`].
+    pub decreases: usize,
+}
+
+impl<T: Real> FitSummary<T> {
+    /// `true` if the fit met its tolerance.
+    pub fn converged(&self) -> bool {
+        self.termination == Termination::Converged
+    }
+
+    /// The report of the fit that ended with `model`.
+    pub(crate) fn with_model<const D: usize, const K: usize, C: CovarianceKind>(
+        self,
+        model: Gmm<T, D, K, C>,
+    ) -> FitReport<T, D, K, C> {
+        FitReport {
+            model,
+            iterations: self.iterations,
+            termination: self.termination,
+            log_likelihood: self.log_likelihood,
+            mean_log_likelihood: self.mean_log_likelihood,
+            effective_reg_covar: self.effective_reg_covar,
+            decreases: self.decreases,
+        }
+    }
+}
+
 /// The outcome of one [`em_step`](crate::em_step).
 #[cfg_attr(
     feature = "serde",

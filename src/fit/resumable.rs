@@ -276,7 +276,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> ResumableFit<T,
                                     .score(stats.log_likelihood(), self.n, &self.options);
                             self.last = Some(it);
                             if let Some(end) = self.tracker.termination(&self.options) {
-                                let report = self.tracker.report(&self.model, &it, end)?;
+                                let report = self.tracker.summary(&it, end)?.with_model(self.model);
                                 self.stage = Stage::Done(report);
                                 return Ok(Progress::Done(report));
                             }

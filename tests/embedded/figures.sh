@@ -296,12 +296,12 @@ for kind in "${KINDS[@]}"; do
 done
 cat <<EOF
 
-| kind | flash M4F, opt-level 3 | M4F, "s" | M0, 3 | M0, "s" | peak stack of \`fit\`, M4F | M4F "s" | M0 | \`em_step\` M4F | \`Gmm\` / \`SufficientStats\` bytes |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| kind | flash M4F, opt-level 3 | M4F, "s" | M0, 3 | M0, "s" | peak stack of \`fit\`, M4F | M4F "s" | M0 | \`fit_in_place\` M4F | \`em_step\` M4F | \`Gmm\` / \`SufficientStats\` bytes |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 EOF
 for kind in "${KINDS[@]}"; do
     k=$(key "$kind") b=$(npfit "$kind")
-    echo "| $kind | $(fl "$V7EM" release "$b") | $(fl "$V7EM" release-s "$b") | $(fl "$V6M" release "$b") | $(fl "$V6M" release-s "$b") | $(st release "$V7EM" "fit<$k>") | $(st release-s "$V7EM" "fit<$k>") | $(st release "$V6M" "fit<$k>") | $(st release "$V7EM" "em_step<$k>") | ${S[release:$V7EM:size Gmm<f32,$k>]:-?} / ${S[release:$V7EM:size SufficientStats<f32,$k>]:-?} |"
+    echo "| $kind | $(fl "$V7EM" release "$b") | $(fl "$V7EM" release-s "$b") | $(fl "$V6M" release "$b") | $(fl "$V6M" release-s "$b") | $(st release "$V7EM" "fit<$k>") | $(st release-s "$V7EM" "fit<$k>") | $(st release "$V6M" "fit<$k>") | $(st release "$V7EM" "fit_in_place<$k>") | $(st release "$V7EM" "em_step<$k>") | ${S[release:$V7EM:size Gmm<f32,$k>]:-?} / ${S[release:$V7EM:size SufficientStats<f32,$k>]:-?} |"
 done
 if [[ -n $STRICT_NOTE ]]; then
     echo
@@ -336,6 +336,7 @@ row "flash, fit + inference + sampling, M4F, \"s\"" "$BEFORE_FULL_M4F_S" "$(fl "
 row "peak stack of \`fit\`, M4F" "$BEFORE_STACK_FIT_M4F" "$(st release "$V7EM" "fit<2,3>")"
 row "peak stack of \`fit\`, M4F \`release-s\`" "$BEFORE_STACK_FIT_M4F_S" "$(st release-s "$V7EM" "fit<2,3>")"
 row "peak stack of \`fit\`, M0" "$BEFORE_STACK_FIT_M0" "$(st release "$V6M" "fit<2,3>")"
+row "peak stack of \`fit_in_place\` (new; before: \`fit\`), M4F" "$BEFORE_STACK_FIT_M4F" "$(st release "$V7EM" "fit_in_place<2,3>")"
 row "peak stack of \`em_step\`, M4F" "$BEFORE_STACK_EM_M4F" "$(st release "$V7EM" "em_step<2,3>")"
 row "peak stack of \`init::random_points\`, M4F" "$BEFORE_STACK_INIT_M4F" "$(st release "$V7EM" "init::random_points<2,3>")"
 row "\`size_of::<Gmm<f32, 2, 3>>\`" "$BEFORE_GMM" "${S[release:$V7EM:size Gmm<f32,2,3>]}"
@@ -412,11 +413,11 @@ kind above).
 | call | M4F \`release\` | M4F \`release-s\` | M3 \`release\` | M0 \`release\` | M0 \`release-s\` |
 |---|---:|---:|---:|---:|---:|
 EOF
-for call in 'fit' 'em_step' 'init::random_points' 'init::kmeans_plus_plus' 'Gmm::new' \
+for call in 'fit' 'fit_in_place' 'em_step' 'init::random_points' 'init::kmeans_plus_plus' 'Gmm::new' \
     'Gmm::sample' 'Gmm::log_prob' 'Gmm::responsibilities' 'Gmm::predict'; do
     echo "| \`$call\` D=2,K=3 | $(st release "$V7EM" "$call<2,3>") | $(st release-s "$V7EM" "$call<2,3>") | $(st release "$V7M" "$call<2,3>") | $(st release "$V6M" "$call<2,3>") | $(st release-s "$V6M" "$call<2,3>") |"
 done
-for call in 'fit' 'em_step' 'init::random_points' 'Gmm::new' 'Gmm::sample' 'Gmm::log_prob'; do
+for call in 'fit' 'fit_in_place' 'em_step' 'init::random_points' 'Gmm::new' 'Gmm::sample' 'Gmm::log_prob'; do
     echo "| \`$call\` D=4,K=4 | $(st release "$V7EM" "$call<4,4>") | – | $(st release "$V7M" "$call<4,4>") | – | – |"
 done
 echo

@@ -15,8 +15,8 @@ use core::ops::ControlFlow;
 
 use gaussmix::nalgebra::{SMatrix, SVector};
 use gaussmix::{
-    em_step, fit, init, CovarianceKind, Diag, Error, FitOptions, FitReport, Full, Gmm, OnlineGmm,
-    OnlineOptions, Progress, ResumableFit, Spherical, SufficientStats, Tied,
+    em_step, fit, fit_in_place, init, CovarianceKind, Diag, Error, FitOptions, FitReport, Full,
+    Gmm, OnlineGmm, OnlineOptions, Progress, ResumableFit, Spherical, SufficientStats, Tied,
 };
 
 pub use cortex_m_semihosting::debug;
@@ -689,7 +689,8 @@ fn api_as_expected<C: CovarianceKind>(data: &[[f32; 2]]) -> bool {
 /// `init::kmeans_plus_plus`, `em_step`, the same E pass by hand through
 /// `SufficientStats` (`new`, `accumulate` for the first point,
 /// `accumulate_slice` on two shards, `merge`, recentred passes while
-/// `needs_recentring`, `m_step`), then `fit` from that model and
+/// `needs_recentring`, `m_step`), then `fit` (and `fit_in_place`, which
+/// must give the same model) from that model and
 /// `log_likelihood`, `predict`, `log_prob`, `responsibilities`, at D = 2,
 /// K = 3, f32, on [`three_clusters`] data of any length.
 ///
@@ -750,6 +751,10 @@ pub fn exercise<C: CovarianceKind>(data: &[[f32; 2]]) -> Result<bool, Error> {
             break r;
         }
     };
+    // The same fit in place: the same model and iterations.
+    let mut in_place = next;
+    let summary = fit_in_place(data, &mut in_place, &options, |_| ControlFlow::Continue(()))?;
+    let same_in_place = in_place == report.model && summary.iterations == report.iterations;
     // Online EM over the data, from the fitted model, one point and one
     // block at a time.
     let mut online = OnlineGmm::<f32, 2, 3, 16, C>::new(*fitted, &OnlineOptions::default())?;
@@ -763,7 +768,8 @@ pub fn exercise<C: CovarianceKind>(data: &[[f32; 2]]) -> Result<bool, Error> {
         && report.converged()
         && all_distinct(&predicted)
         && each_to_its_own
-        && bounded == report)
+        && bounded == report
+        && same_in_place)
 }
 
 /// f32 words of the data buffer the `stack` and `insn` binaries share

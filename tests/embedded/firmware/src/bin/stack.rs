@@ -19,8 +19,8 @@ use core::ops::ControlFlow;
 
 use cortex_m_semihosting::hprintln;
 use gaussmix::{
-    em_step, fit, init, CovarianceKind, Diag, FitOptions, FitReport, Full, Gaussian, Gmm,
-    Spherical, SufficientStats, Tied,
+    em_step, fit, fit_in_place, init, CovarianceKind, Diag, FitOptions, FitReport, Full, Gaussian,
+    Gmm, Spherical, SufficientStats, Tied,
 };
 use gaussmix_firmware::{self as firmware, draw, peak_stack, Kind, Pcg32, N2, N4};
 use panic_semihosting as _;
@@ -180,7 +180,12 @@ fn fit_it<C: Kind, const D: usize, const K: usize>(
     hprintln!("stack fit<{}> {}", t, s);
     let report = report.ok()?;
     hprintln!("iterations fit<{}> {}", t, report.iterations);
-    Some(report.model)
+    let mut model = start;
+    let (summary, s) =
+        peak_stack(|| fit_in_place(data, &mut model, &options, |_| ControlFlow::Continue(())));
+    hprintln!("stack fit_in_place<{}> {}", t, s);
+    let summary = summary.ok()?;
+    (summary.iterations == report.iterations && model == report.model).then_some(report.model)
 }
 
 #[inline(never)]
