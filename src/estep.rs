@@ -153,15 +153,20 @@ fn responsibilities<T: Real, const D: usize, const K: usize, C: CovarianceKind, 
         let q = C::half_mahalanobis_sq(model.params, k, x, mean);
         let c = model.log_coeffs[k];
         for ((v, m), q) in rk.iter_mut().zip(max.iter_mut()).zip(q) {
-            // `!(q <= MAX)` also catches a NaN from an overflow or a NaN
-            // point. With one lane as integers (q is +0, positive, +∞ or
-            // NaN, so |q| orders as q), a call fewer on soft-float cores.
-            let finite = if L == 1 {
-                q.abs_bits() <= T::MAX_FINITE.abs_bits()
+            // q is +0, positive, +∞ or NaN (a NaN point, or ∞ · 0 after
+            // an overflow): a NaN q means a density of 0 under component
+            // k, as −∞ does. With a floating-point unit v = c − q is left
+            // NaN: no comparison below takes it (`v > m` and `t > cutoff`
+            // are false for NaN, and with one lane its |t| is above the
+            // cut-off's), so its term is 0 and it is never the maximum,
+            // exactly as for −∞. Without one, the maximum is taken as
+            // integers, where a NaN would sort high, so v is made −∞ first
+            // (|q| orders as q: an integer comparison, a call fewer).
+            *v = if L == 1 && SOFT_FLOAT && q.abs_bits() > T::MAX_FINITE.abs_bits() {
+                T::NEG_INFINITY
             } else {
-                q <= T::MAX_FINITE
+                c - q
             };
-            *v = if finite { c - q } else { T::NEG_INFINITY };
             // On cores without floating-point hardware (see `SOFT_FLOAT`)
             // in integers: v and m are never NaN, and a +0 that replaces
             // a −0 maximum changes no result (m enters as `v − m`, ±0 for
@@ -511,6 +516,61 @@ mod tests {
         same_bits(&Gmm::<f64, 2, 3, Diag>::new(weights, means, diag).unwrap());
         same_bits(&Gmm::<f64, 2, 3, Spherical>::new(weights, means, [1.0, 0.2, 3.0]).unwrap());
         same_bits(&Gmm::<f64, 2, 3, Tied>::new(weights, means, full[0]).unwrap());
+    }
+
+    /// A component under which a finite point's squared distance is NaN
+    /// (its offset overflows to ∞, and the factor's zero entry makes
+    /// `0 · ∞`) has density 0 there, as one whose distance is `+∞`: the
+    /// other component takes the whole point, in `T` = f32 and f64, with
+    /// one lane and with eight.
+    fn nan_distance_is_zero_density<T: Real>() {
+        let big = T::MAX_FINITE * T::lit(0.75);
+        let identity = SMatrix::<T, 2, 2>::identity();
+        let model = Gmm::<T, 2, 2, Full>::new(
+            [T::lit(0.5); 2],
+            [vector![-big, T::zero()], vector![big, T::zero()]],
+            [identity; 2],
+        )
+        .unwrap();
+        let kernel = model.kernel();
+        let x = [big, T::lit(0.5)];
+        let q = Full::half_mahalanobis_sq(kernel.params, 0, &[[x[0]], [x[1]]], &kernel.means[0]);
+        assert!(q[0].to_f64().is_nan(), "the case this test is for");
+        // ln p(x) = ln ½ + ln N((0, ½); 0, I) = ln ½ − ln 2π − ⅛.
+        let expected = T::lit(0.5f64.ln() - core::f64::consts::TAU.ln() - 0.125);
+        let data = [x; 9];
+        for log in [
+            {
+                let mut log = LogSum::new();
+                lanes::<T, 2, 2, Full, _, (), _, 1>(&kernel, &data, (), 0, &mut log, |_, c| {
+                    assert_eq!(c.responsibilities(0), vector![T::zero(), T::one()]);
+                })
+                .unwrap();
+                log.total()
+            },
+            {
+                let mut log = LogSum::new();
+                lanes::<T, 2, 2, Full, _, (), _, 8>(&kernel, &data, (), 0, &mut log, |_, c| {
+                    for l in 0..c.len() {
+                        assert_eq!(c.responsibilities(l), vector![T::zero(), T::one()]);
+                    }
+                })
+                .unwrap();
+                log.total()
+            },
+        ] {
+            let per_point = log / T::lit(9.0);
+            assert!(
+                (per_point - expected).abs() <= T::lit(16.0) * T::EPS,
+                "{per_point:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_nan_distance_is_a_density_of_zero() {
+        nan_distance_is_zero_density::<f32>();
+        nan_distance_is_zero_density::<f64>();
     }
 
     #[test]
