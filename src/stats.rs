@@ -117,9 +117,12 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Moments<T, D, K
         let branch_free = LANES > 1 && D <= 2 && T::LSE_CUTOFF < T::lit(100.0);
         for k in 0..K {
             let rk = r[k];
-            // rk ≥ 0: `rk == 0` as an integer test (a call fewer on
-            // soft-float cores).
-            let zero = rk.abs_bits() == 0;
+            // rk is +0 or positive (never −0: a cut-off share is +0, and
+            // weights are positive): `rk == 0` as an integer test of all
+            // its bits, a call fewer on soft-float cores and a compare
+            // fewer on the Cortex-M4F (the test of the magnitude's bits
+            // would become a floating-point compare and a flags move).
+            let zero = rk.bits() == 0;
             if zero && !branch_free {
                 continue;
             }
@@ -183,7 +186,10 @@ where
     W: Weights<T> + 'a,
 {
     move |i, chunk| {
-        for (l, p) in block.iter().skip(i).take(chunk.len()).enumerate() {
+        // A slice from i, not `skip(i)`: that leaves a select between two
+        // pointers in the one-lane loop.
+        let points = block.get(i..).unwrap_or(&[]);
+        for (l, p) in points.iter().take(chunk.len()).enumerate() {
             let mut r = chunk.responsibilities(l);
             if let Some(w) = weights.at(i + l) {
                 if w == T::zero() {
