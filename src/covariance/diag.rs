@@ -44,10 +44,18 @@ impl<T: Real, const D: usize> DiagFactor<T, D> {
         })
     }
 
-    fn lifted(variances: &SVector<T, D>, reg: T) -> Option<(Self, T)> {
+    /// `variances + λ` factorised into `out`, `λ` by [`linalg::lift`]
+    /// (`None`, with `out` unchanged, if every attempt fails).
+    // Always inlined into the M-step: outlined, it adds a frame of 88
+    // bytes to the fit's peak stack (Cortex-M4F, D = 2, K = 3).
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn lift_into(variances: &SVector<T, D>, reg: T, out: &mut Self) -> Option<T> {
         let largest = variances.iter().fold(T::zero(), |m, &v| Real::max(m, v));
         linalg::lift(reg, largest, D, |lambda| {
             Self::new(variances.map(|v| v + lambda))
+                .map(|f| *out = f)
+                .is_some()
         })
     }
 
@@ -182,14 +190,14 @@ impl CovarianceKind for Diag {
         reg: T,
         params: &mut [DiagFactor<T, D>; K],
     ) -> Result<T, Error> {
-        each_component(params, &m.live, |k| {
+        each_component(params, &m.live, |k, slot| {
             let inv = T::one() / m.counts[k];
             let delta = m.delta(k);
             let mut v = s[k].zip_map(&delta, |s2, d| s2 * inv - d * d);
             if let Some(x) = m.excess(k) {
                 v += x.component_mul(&x);
             }
-            DiagFactor::lifted(&v, reg)
+            DiagFactor::lift_into(&v, reg, slot)
         })
     }
 
@@ -206,8 +214,8 @@ impl CovarianceKind for Diag {
         reg: T,
     ) -> Result<[DiagFactor<T, D>; K], Error> {
         let mut params = [DiagFactor::one(); K];
-        each_component(&mut params, &[true; K], |k| {
-            DiagFactor::lifted(&covariances[k].diagonal(), reg)
+        each_component(&mut params, &[true; K], |k, slot| {
+            DiagFactor::lift_into(&covariances[k].diagonal(), reg, slot)
         })?;
         Ok(params)
     }

@@ -33,22 +33,37 @@ impl<T: Real, const D: usize> Factor<T, D> {
     /// Factorises a symmetric matrix (its lower triangle is read; it is
     /// stored as given). `None` unless positive definite with a finite
     /// inverse factor and log-normaliser.
+    pub(crate) fn new(covariance: SMatrix<T, D, D>) -> Option<Self> {
+        let mut out = Self::identity();
+        Self::new_into(covariance, &mut out).then_some(out)
+    }
+
+    /// [`new`](Self::new) written into `out`: `false`, with `out`
+    /// unchanged, where `new` gives `None`.
     // Not inlined: it is called from the regularisation retry loop, which
     // the optimiser would otherwise unroll with a Cholesky in every copy.
     #[inline(never)]
-    pub(crate) fn new(covariance: SMatrix<T, D, D>) -> Option<Self> {
-        let chol = linalg::cholesky_lower(&covariance)?;
-        let half_inv = linalg::invert_lower(&chol)? * T::lit(core::f64::consts::FRAC_1_SQRT_2);
+    pub(crate) fn new_into(covariance: SMatrix<T, D, D>, out: &mut Self) -> bool {
+        let Some(chol) = linalg::cholesky_lower(&covariance) else {
+            return false;
+        };
+        let Some(inv) = linalg::invert_lower(&chol) else {
+            return false;
+        };
         let mut log_det_half = T::zero();
         for i in 0..D {
             log_det_half += Real::ln(chol[(i, i)]);
         }
-        Some(Self {
+        let Some(log_norm) = log_norm_from(D, log_det_half) else {
+            return false;
+        };
+        *out = Self {
             covariance,
             chol,
-            half_inv,
-            log_norm: log_norm_from(D, log_det_half)?,
-        })
+            half_inv: inv * T::lit(core::f64::consts::FRAC_1_SQRT_2),
+            log_norm,
+        };
+        true
     }
 
     /// A user's covariance: finite, symmetric ([`linalg::is_symmetric`]) and
@@ -63,13 +78,14 @@ impl<T: Real, const D: usize> Factor<T, D> {
         Self::new(covariance).ok_or(Error::NotPositiveDefinite { component })
     }
 
-    /// `covariance + λI` factorised, with `λ` chosen by [`linalg::lift`]
-    /// from the absolute `reg`. `covariance` must be symmetric (both
-    /// triangles are stored).
-    pub(crate) fn lifted(covariance: &SMatrix<T, D, D>, reg: T) -> Option<(Self, T)> {
+    /// `covariance + λI` factorised into `out`, with `λ` chosen by
+    /// [`linalg::lift`] from the absolute `reg` and returned (`None`, with
+    /// `out` unchanged, if every attempt fails). `covariance` must be
+    /// symmetric (both triangles are stored).
+    pub(crate) fn lift_into(covariance: &SMatrix<T, D, D>, reg: T, out: &mut Self) -> Option<T> {
         let largest = linalg::largest_diagonal(covariance);
         linalg::lift(reg, largest, D, |lambda| {
-            Self::new(covariance + SMatrix::<T, D, D>::identity() * lambda)
+            Self::new_into(covariance + SMatrix::<T, D, D>::identity() * lambda, out)
         })
     }
 
@@ -227,7 +243,7 @@ impl CovarianceKind for Full {
         reg: T,
         params: &mut [Factor<T, D>; K],
     ) -> Result<T, Error> {
-        each_component(params, &m.live, |k| {
+        each_component(params, &m.live, |k, slot| {
             let delta = m.delta(k);
             let cov = scatter(&s[k], m.counts[k], |c| {
                 linalg::add_outer_lower(c, &delta, -T::one());
@@ -235,7 +251,7 @@ impl CovarianceKind for Full {
                     linalg::add_outer_lower(c, &x, T::one());
                 }
             });
-            Factor::lifted(&cov, reg)
+            Factor::lift_into(&cov, reg, slot)
         })
     }
 
@@ -251,8 +267,8 @@ impl CovarianceKind for Full {
         reg: T,
     ) -> Result<[Factor<T, D>; K], Error> {
         let mut params = [Factor::identity(); K];
-        each_component(&mut params, &[true; K], |k| {
-            Factor::lifted(&covariances[k], reg)
+        each_component(&mut params, &[true; K], |k, slot| {
+            Factor::lift_into(&covariances[k], reg, slot)
         })?;
         Ok(params)
     }

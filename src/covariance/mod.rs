@@ -272,21 +272,23 @@ pub(crate) fn cancels<T: Real>(raw: T, delta_sq: T, resolution: T) -> bool {
     !raw.is_finite() || (raw > resolution && !(T::lit(16.0) * (raw - delta_sq) >= raw))
 }
 
-/// Runs `estimate(k)` for every component `k` with `live[k]`, writing it
-/// into `params[k]` (the others keep theirs): the per-component M-step (and
-/// start) of the full, diagonal and spherical kinds. Returns the largest
-/// `λ` the estimates report, or [`Error::NotPositiveDefinite`] naming the
+/// Runs `estimate(k, &mut params[k])` for every component `k` with
+/// `live[k]` (the others keep theirs): the per-component M-step (and start)
+/// of the full, diagonal and spherical kinds. An estimate writes its
+/// component in place (no factor is returned by value through the frames
+/// of the M-step, which a fit on a microcontroller feels in its stack) and
+/// returns the `λ` it added, or `None`, leaving the component as it was.
+/// Returns the largest `λ`, or [`Error::NotPositiveDefinite`] naming the
 /// first component `estimate` fails for (`params` then partly updated).
 pub(crate) fn each_component<T: Real, F, const K: usize>(
     params: &mut [F; K],
     live: &[bool; K],
-    mut estimate: impl FnMut(usize) -> Option<(F, T)>,
+    mut estimate: impl FnMut(usize, &mut F) -> Option<T>,
 ) -> Result<T, Error> {
     let mut applied = T::zero();
     for (k, slot) in params.iter_mut().enumerate() {
         if live[k] {
-            let (f, lambda) = estimate(k).ok_or(Error::NotPositiveDefinite { component: k })?;
-            *slot = f;
+            let lambda = estimate(k, slot).ok_or(Error::NotPositiveDefinite { component: k })?;
             applied = Real::max(applied, lambda);
         }
     }

@@ -36,9 +36,13 @@ impl<T: Real> SphericalFactor<T> {
         })
     }
 
-    fn lifted(variance: T, dimension: usize, reg: T) -> Option<(Self, T)> {
+    /// `variance + λ` factorised into `out`, `λ` by [`linalg::lift`]
+    /// (`None`, with `out` unchanged, if every attempt fails).
+    fn lift_into(variance: T, dimension: usize, reg: T, out: &mut Self) -> Option<T> {
         linalg::lift(reg, variance, dimension, |lambda| {
             Self::new(variance + lambda, dimension)
+                .map(|f| *out = f)
+                .is_some()
         })
     }
 
@@ -173,14 +177,14 @@ impl CovarianceKind for Spherical {
         reg: T,
         params: &mut [SphericalFactor<T>; K],
     ) -> Result<T, Error> {
-        each_component(params, &m.live, |k| {
+        each_component(params, &m.live, |k, slot| {
             let delta = m.delta(k);
             let mut sum = s[k] * (T::one() / m.counts[k]) - delta.dot(&delta);
             if let Some(x) = m.excess(k) {
                 sum += x.dot(&x);
             }
             let variance = sum / T::from_count(D);
-            SphericalFactor::lifted(variance, D, reg)
+            SphericalFactor::lift_into(variance, D, reg, slot)
         })
     }
 
@@ -197,8 +201,8 @@ impl CovarianceKind for Spherical {
         reg: T,
     ) -> Result<[SphericalFactor<T>; K], Error> {
         let mut params = [SphericalFactor::one(D); K];
-        each_component(&mut params, &[true; K], |k| {
-            SphericalFactor::lifted(covariances[k].trace() / T::from_count(D), D, reg)
+        each_component(&mut params, &[true; K], |k, slot| {
+            SphericalFactor::lift_into(covariances[k].trace() / T::from_count(D), D, reg, slot)
         })?;
         Ok(params)
     }

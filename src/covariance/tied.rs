@@ -134,10 +134,7 @@ impl CovarianceKind for Tied {
                 }
             }
         });
-        let (factor, lambda) =
-            Factor::lifted(&cov, reg).ok_or(Error::NotPositiveDefinite { component: 0 })?;
-        *params = factor;
-        Ok(lambda)
+        Factor::lift_into(&cov, reg, params).ok_or(Error::NotPositiveDefinite { component: 0 })
     }
 
     /// The count-weighted average of the estimates.
@@ -157,8 +154,9 @@ impl CovarianceKind for Tied {
         for (cov, &n) in covariances.iter().zip(counts.iter()) {
             pooled += cov * (n / total);
         }
-        Factor::lifted(&pooled, reg)
-            .map(|(f, _)| f)
+        let mut factor = Factor::identity();
+        Factor::lift_into(&pooled, reg, &mut factor)
+            .map(|_| factor)
             .ok_or(Error::NotPositiveDefinite { component: 0 })
     }
 }
