@@ -149,8 +149,9 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
 /// (one model less on the stack, which a fit on a microcontroller wants);
 /// returns the largest `λ` added to a covariance's diagonal. The checks come
 /// first; an error after them (an overflowing mean, a covariance the lift
-/// cannot rescue) leaves `model` partly updated, but still with its cached
-/// constants right.
+/// cannot rescue) leaves `model` partly updated, but valid: every parameter
+/// finite (a mean or factor is stored only once it has passed its check),
+/// the cached constants right.
 ///
 /// # Errors
 ///
@@ -188,10 +189,14 @@ pub(crate) fn m_step<T: Real, const D: usize, const K: usize, C: CovarianceKind>
         if !frozen.means {
             for (k, mean) in means.iter_mut().enumerate() {
                 if m.live[k] {
-                    *mean = stats.shift()[k] + m.delta(k);
-                    if !mean.iter().all(|&v| v.is_finite()) {
+                    // Checked before it is stored: a model left by an
+                    // error (`fit_in_place` leaves the caller's) holds no
+                    // infinite mean.
+                    let next = stats.shift()[k] + m.delta(k);
+                    if !next.iter().all(|&v| v.is_finite()) {
                         return Err(Error::NonFiniteParameter { component: k });
                     }
+                    *mean = next;
                 }
             }
         }
