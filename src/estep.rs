@@ -155,8 +155,9 @@ fn responsibilities<T: Real, const D: usize, const K: usize, C: CovarianceKind, 
         for ((v, m), q) in rk.iter_mut().zip(max.iter_mut()).zip(q) {
             // q is +0, positive, +∞ or NaN (a NaN point, or ∞ · 0 after
             // an overflow): a NaN q means a density of 0 under component
-            // k, as −∞ does. With one lane and a floating-point unit
-            // (Cortex-M4F) v = c − q is left NaN: no comparison below
+            // k, as −∞ does. With one lane and a floating-point unit (the
+            // fit's kernel on the Cortex-M4F; inference, `point`, on any
+            // target with one) v = c − q is left NaN: no comparison below
             // takes it (`v > m` is false for NaN, and its |t| is above
             // the cut-off's), so its term is 0 and it is never the
             // maximum, exactly as for −∞; the test saves 5 instructions

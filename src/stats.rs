@@ -125,6 +125,10 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Moments<T, D, K
             // compare and a flags move). With lanes, of the magnitude's:
             // the all-bits test made the branch-free `f32` statistics at
             // D = 2, K = 3 take 1.25 times as long (`target-cpu=native`).
+            debug_assert!(
+                !(rk < T::zero()) && rk.bits() != (-T::zero()).bits(),
+                "a share is +0, positive or NaN"
+            );
             let zero = if LANES == 1 {
                 rk.bits() == 0
             } else {

@@ -152,17 +152,7 @@ where
     P: AsPoint<T, D>,
     F: FnMut(&Iteration<T>) -> ControlFlow<()>,
 {
-    options.validate()?;
-    let (scale, total) = scan_weighted(data, ().all(), K)?;
-    run(
-        model,
-        options,
-        scale,
-        total,
-        callback,
-        |m, s, out| e_pass(data, (), m, s, out),
-        None,
-    )
+    checked_run_in_place(data, (), model, options, callback, None)
 }
 
 /// [`fit`], also writing the responsibilities of every point under the
@@ -258,10 +248,8 @@ where
     checked_run(data, weights, init, options, callback, None)
 }
 
-/// [`fit`], [`fit_weighted`] and [`fit_with_responsibilities`] after their
-/// own checks: the options, then the data and weights ([`scan_weighted`],
-/// which also gives the data's scale and total weight), then the loop
-/// with `weights` on every pass.
+/// [`fit`], [`fit_weighted`] and [`fit_with_responsibilities`]: the fit in
+/// place of a copy of `init`, which the report then holds.
 fn checked_run<T, const D: usize, const K: usize, C, P, W, F>(
     data: &[P],
     weights: W,
@@ -277,19 +265,47 @@ where
     W: Weights<T>,
     F: FnMut(&Iteration<T>) -> ControlFlow<()>,
 {
+    let mut model = init;
+    let summary = checked_run_in_place(
+        data,
+        weights,
+        &mut model,
+        options,
+        callback,
+        responsibilities,
+    )?;
+    Ok(summary.with_model(model))
+}
+
+/// Every fit of this module after its own checks: the options, then the
+/// data and weights ([`scan_weighted`], which also gives the data's scale
+/// and total weight), then the loop with `weights` on every pass.
+fn checked_run_in_place<T, const D: usize, const K: usize, C, P, W, F>(
+    data: &[P],
+    weights: W,
+    model: &mut Gmm<T, D, K, C>,
+    options: &FitOptions<T>,
+    callback: F,
+    responsibilities: Option<&mut [SVector<T, K>]>,
+) -> Result<FitSummary<T>, Error>
+where
+    T: Real,
+    C: CovarianceKind,
+    P: AsPoint<T, D>,
+    W: Weights<T>,
+    F: FnMut(&Iteration<T>) -> ControlFlow<()>,
+{
     options.validate()?;
     let (scale, total) = scan_weighted(data, weights.all(), K)?;
-    let mut init = init;
-    let summary = run(
-        &mut init,
+    run(
+        model,
         options,
         scale,
         total,
         callback,
         |m, s, out| e_pass(data, weights, m, s, out),
         responsibilities,
-    )?;
-    Ok(summary.with_model(init))
+    )
 }
 
 /// One EM iteration: an E pass over `data` under `model`, then the M-step
@@ -536,7 +552,7 @@ impl<T: Real> Tracker<T> {
         }
     }
 
-    /// The report of a fit ending with `model`, scored by `it`.
+    /// The summary of a fit ending with the model that `it` scored.
     ///
     /// # Errors
     ///
