@@ -74,6 +74,12 @@ impl<T: Real, const K: usize, const L: usize> Chunk<T, K, L> {
         self.len.min(L)
     }
 
+    /// Point `l`'s responsibility of component `k`.
+    #[inline]
+    pub(crate) fn share(&self, k: usize, l: usize) -> T {
+        self.r[k][l]
+    }
+
     /// The responsibilities of point `l`.
     #[inline]
     pub(crate) fn responsibilities(&self, l: usize) -> SVector<T, K> {

@@ -167,6 +167,24 @@ pub(crate) fn add_outer_lower<T: Real, const D: usize>(
     }
 }
 
+/// Adds `r · d dᵀ` to all of `s`: the lower triangle bit for bit as
+/// [`add_outer_lower`] adds it, the upper as `(r dᵢ) dⱼ` too (rounded
+/// differently from its mirror image, and never read).
+#[allow(clippy::inline_always)]
+#[inline(always)]
+pub(crate) fn add_outer<T: Real, const D: usize>(
+    s: &mut SMatrix<T, D, D>,
+    d: &SVector<T, D>,
+    r: T,
+) {
+    let rd = d * r;
+    for i in 0..D {
+        for j in 0..D {
+            s[(i, j)] += rd[i] * d[j];
+        }
+    }
+}
+
 /// Copies the lower triangle of `s` onto its upper triangle.
 pub(crate) fn mirror_lower<T: Real, const D: usize>(s: &mut SMatrix<T, D, D>) {
     for j in 0..D {

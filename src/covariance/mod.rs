@@ -186,6 +186,38 @@ pub trait CovarianceKind:
         d: &SVector<T, D>,
     );
 
+    /// Whether the statistics, on targets with lanes, add a chunk's points
+    /// one component at a time through
+    /// [`second_push_run`](Self::second_push_run) (so that a component's
+    /// sums can stay in registers over the chunk) rather than point by
+    /// point. It must be `false` for [`Tied`], whose pooled sum takes the
+    /// components of each point in turn.
+    #[doc(hidden)]
+    #[must_use]
+    fn runs<const D: usize>() -> bool {
+        false
+    }
+
+    /// Adds to component `k`'s second moments the points `next(l)` gives
+    /// for `l` in `0..n` in turn: `Some((r, d))` for a share `r` at offset
+    /// `d`, `None` for a point without a share. The same sums as
+    /// [`second_push`](Self::second_push) for each, in the same order.
+    #[doc(hidden)]
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn second_push_run<T: Real, const D: usize, const K: usize>(
+        s: &mut Self::Second<T, D, K>,
+        k: usize,
+        n: usize,
+        mut next: impl FnMut(usize) -> Option<(T, SVector<T, D>)>,
+    ) {
+        for l in 0..n {
+            if let Some((r, d)) = next(l) {
+                Self::second_push(s, k, r, &d);
+            }
+        }
+    }
+
     /// `true` if a one-pass variance of a live component would lose more
     /// than 4 bits to cancellation, or its moments are not finite: for
     /// some diagonal entry, `raw = S2ᵢᵢ/N` is not finite or

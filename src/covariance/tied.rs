@@ -90,6 +90,9 @@ impl CovarianceKind for Tied {
         linalg::add_outer_lower(s, d, r);
     }
 
+    // `runs` stays `false`: a run of one component's points would add them
+    // to the pooled sum in another order than point by point.
+
     /// On the pooled diagonal: `raw = Σₖ S2ₖ,ᵢᵢ / N` against
     /// `Σₖ Nₖ δₖᵢ² / N` over the live components.
     fn needs_recentring<T: Real, const D: usize, const K: usize>(
