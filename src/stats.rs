@@ -214,8 +214,8 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> OpenBlock<T, D,
 /// Whether [`pusher`] adds a chunk one component at a time
 /// ([`Moments::push_chunk`]): with lanes, where the kind asks for it
 /// ([`CovarianceKind::runs`]). The sums are the same bits either way.
-fn by_component<C: CovarianceKind, const D: usize>() -> bool {
-    LANES > 1 && C::runs::<D>()
+fn by_component<T: Real, C: CovarianceKind, const D: usize>() -> bool {
+    LANES > 1 && C::runs::<T, D>()
 }
 
 /// The statistics' side of the E-step kernel's `visit`: for each point of
@@ -476,7 +476,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
         out: Option<&mut [SVector<T, K>]>,
     ) -> Result<T, Error> {
         let mut open = OpenBlock::new();
-        let by = by_component::<C, D>();
+        let by = by_component::<T, C, D>();
         let visit = pusher(&mut open.sums, &self.shift, block, weights, out, by);
         estep::block_piece(
             &model.kernel(),
@@ -506,7 +506,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     ) -> Result<(), Error> {
         // Locals while the piece runs, so the sums can stay in registers.
         let mut local = *open;
-        let by = by_component::<C, D>();
+        let by = by_component::<T, C, D>();
         let visit = pusher(&mut local.sums, &self.shift, piece, weights, out, by);
         estep::block_piece(
             &model.kernel(),

@@ -224,19 +224,25 @@ impl CovarianceKind for Full {
         linalg::add_outer_lower(&mut s[k], d, r);
     }
 
-    /// From `D = 4`: one component's `D²` sums then fit in registers, and
-    /// a fit with lanes took 0.64–0.93 of the time point by point at
-    /// `D = 4…8`; at `D = 2, 3` it took longer (1.1–1.3).
+    /// From `D = 4`, when a component's sums take at most half the vector
+    /// registers. Fits with `target-cpu=native` (AVX-512) took 0.63–0.90 of
+    /// the time point by point at `D = 4…8`, and 1.0–1.3 at `D = 2, 3`; on
+    /// the default x86-64 target (SSE2) 0.75 and 0.82 at `D = 4`, and at
+    /// `D = 8`, whose sums do not fit, 1.1 (f32) and 1.25 (f64).
     #[inline]
-    fn runs<const D: usize>() -> bool {
-        D >= 4
+    fn runs<T: Real, const D: usize>() -> bool {
+        let bytes = |entries: usize| entries * core::mem::size_of::<T>();
+        D >= 4 && bytes(D * (D + 1) / 2) <= linalg::REGISTER_BYTES / 2
     }
 
-    /// The component's sums as a local over the run. At `D` a multiple of
-    /// 8, the whole outer product (its lower triangle has the bits of
+    /// The component's sums as a local over the run: its lower triangle,
+    /// or, at `D` a multiple of 8 where the whole matrix fits the registers
+    /// as well ([`runs`](Self::runs)), the whole outer product, whose
+    /// columns are whole vectors where the triangle's ragged columns took
+    /// shuffles (0.83 of the time of the triangle in f64 at `D = 8`, 0.87
+    /// in f32). Its lower triangle has the bits of
     /// [`second_push`](Self::second_push)'s; the upper triangle, never
-    /// read, is the same sums rounded differently): its columns are whole
-    /// vectors, where the triangle's ragged columns took shuffles.
+    /// read, holds the same sums rounded differently.
     #[allow(clippy::inline_always)]
     #[inline(always)]
     fn second_push_run<T: Real, const D: usize, const K: usize>(
@@ -245,10 +251,12 @@ impl CovarianceKind for Full {
         n: usize,
         mut next: impl FnMut(usize) -> Option<(T, SVector<T, D>)>,
     ) {
+        let whole =
+            D.is_multiple_of(8) && D * D * core::mem::size_of::<T>() <= linalg::REGISTER_BYTES / 2;
         let mut sums = s[k];
         for l in 0..n {
             if let Some((r, d)) = next(l) {
-                if D.is_multiple_of(8) {
+                if whole {
                     linalg::add_outer(&mut sums, &d, r);
                 } else {
                     linalg::add_outer_lower(&mut sums, &d, r);

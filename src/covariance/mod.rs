@@ -194,7 +194,7 @@ pub trait CovarianceKind:
     /// components of each point in turn.
     #[doc(hidden)]
     #[must_use]
-    fn runs<const D: usize>() -> bool {
+    fn runs<T: Real, const D: usize>() -> bool {
         false
     }
 
