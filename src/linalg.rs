@@ -319,6 +319,27 @@ mod tests {
     }
 
     #[test]
+    fn the_whole_outer_product_has_the_lower_triangle_s_bits() {
+        // (Full covariance's runs add the whole product where it fits the
+        // registers, and only its lower triangle is read.) Values whose
+        // products round, in both orders of the factors.
+        let d = nalgebra::vector![1.1f32, -2.3, 0.7, 3.9, -0.01, 5.5, 1e-3, -7.25];
+        let (mut lower, mut whole) = (SMatrix::<f32, 8, 8>::zeros(), SMatrix::zeros());
+        for r in [0.3f32, 1.7, 0.013] {
+            add_outer_lower(&mut lower, &d, r);
+            add_outer(&mut whole, &d, r);
+        }
+        for j in 0..8 {
+            for i in j..8 {
+                assert_eq!(lower[(i, j)].to_bits(), whole[(i, j)].to_bits());
+            }
+        }
+        // The upper triangle is the same sums, rounded differently.
+        assert!((0..8).all(|j| (0..j).all(|i| (whole[(i, j)] / whole[(j, i)] - 1.0).abs() < 1e-6)));
+        assert!((0..8).any(|j| (0..j).any(|i| whole[(i, j)] != whole[(j, i)])));
+    }
+
+    #[test]
     fn lift_is_bounded_and_reports_what_it_added() {
         let line = matrix![1.0f32, 1.0; 1.0, 1.0];
         let try_factor = |l: f32| cholesky_lower(&(line + SMatrix::identity() * l)).is_some();
