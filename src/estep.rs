@@ -58,20 +58,23 @@ const SOFT_FLOAT: bool = cfg!(any(
     all(target_arch = "riscv32", not(target_feature = "f"))
 ));
 
-/// A value aligned to 64 bytes on 64-bit targets: the vector loads and
-/// stores of lanes (512 bits with AVX-512) then never straddle two cache
-/// lines. Without it the alignment of the kernel's stack arrays followed
-/// the stack's address, which Linux randomises per process: at D = 8,
-/// K = 8 in `f64` (`target-cpu=native`) about half the runs of one
-/// program took 1.5 times as long. 32-bit targets keep their natural
-/// alignment (no padding on a microcontroller's stack).
-#[cfg_attr(target_pointer_width = "64", repr(align(64)))]
+/// A value aligned to 64 bytes where the target has AVX-512, so that the
+/// kernel's 512-bit loads and stores of lanes never straddle two cache
+/// lines. Without it the lanes' alignment followed the stack's address,
+/// which Linux randomises per process: at D = 8, K = 8 in `f64`
+/// (`target-cpu=native`) about half the runs of one program took 1.5 times
+/// as long. Other targets keep natural alignment: on the default x86-64
+/// target (SSE2) 64 bytes made the `f32` E-step at D = 2, K = 3 take 1.03
+/// times as long (`benches/compare_commits.sh`), with AVX2
+/// (`target-cpu=haswell`) 32 bytes did not make its time any steadier,
+/// and a microcontroller's stack has no room for padding.
+#[cfg_attr(target_feature = "avx512f", repr(align(64)))]
 pub(crate) struct Aligned<A>(pub(crate) A);
 
 /// The responsibilities of up to `L` points after the E-step, as lanes:
 /// `r[k][l]` is point `l`'s responsibility of component `k`; the first
 /// [`len`](Self::len) lanes are points, the rest padding.
-#[cfg_attr(target_pointer_width = "64", repr(align(64)))]
+#[cfg_attr(target_feature = "avx512f", repr(align(64)))]
 pub(crate) struct Chunk<T, const K: usize, const L: usize> {
     r: [[T; L]; K],
     len: usize,
@@ -417,11 +420,8 @@ where
                 }
             }
         }
-        let mut chunk = Chunk {
-            r: [[T::zero(); L]; K],
-            len: part.len(),
-        };
-        let (max, sum) = responsibilities(model, x, &mut chunk.r);
+        let mut r = Aligned([[T::zero(); L]; K]);
+        let (max, sum) = responsibilities(model, x, &mut r.0);
         for (l, ((m, s), p)) in max.iter().zip(sum.iter()).zip(part).enumerate() {
             let w = weights.at(c * L + l);
             if w == Some(T::zero()) {
@@ -454,7 +454,13 @@ where
                 product = T::one();
             }
         }
-        visit(c * L, &chunk);
+        visit(
+            c * L,
+            &Chunk {
+                r: r.0,
+                len: part.len(),
+            },
+        );
     }
     *log = LogSum {
         sum: log_likelihood,

@@ -225,10 +225,14 @@ impl CovarianceKind for Full {
     }
 
     /// From `D = 4`, when a component's sums take at most half the vector
-    /// registers. Fits with `target-cpu=native` (AVX-512) took 0.63–0.90 of
-    /// the time point by point at `D = 4…8`, and 1.0–1.3 at `D = 2, 3`; on
-    /// the default x86-64 target (SSE2) 0.75 and 0.82 at `D = 4`, and at
-    /// `D = 8`, whose sums do not fit, 1.1 (f32) and 1.25 (f64).
+    /// registers. Measured with fits of separated clusters, `K = D` (a
+    /// throw-away program; each pair interleaved), as a fraction of the
+    /// time point by point: with `target-cpu=native` (AVX-512) 0.78–0.91
+    /// at `D = 4…8`, 0.91–0.95 at `D = 12` and 0.68 at `D = 16` in `f32`,
+    /// but 1.0–1.3 at `D = 2, 3`; on the default x86-64 target (SSE2)
+    /// 0.72–0.92 where the sums fit, 1.1–1.25 at `D = 8` before this limit
+    /// kept such sizes point by point. On the peer program's `D = 8, K = 8`
+    /// (`benches/compare_commits.sh` against `f3ec785`): see the README.
     #[inline]
     fn runs<T: Real, const D: usize>() -> bool {
         let bytes = |entries: usize| entries * core::mem::size_of::<T>();
@@ -239,8 +243,8 @@ impl CovarianceKind for Full {
     /// or, at `D` a multiple of 8 where the whole matrix fits the registers
     /// as well ([`runs`](Self::runs)), the whole outer product, whose
     /// columns are whole vectors where the triangle's ragged columns took
-    /// shuffles (0.83 of the time of the triangle in f64 at `D = 8`, 0.87
-    /// in f32). Its lower triangle has the bits of
+    /// shuffles (0.83 of the time of the triangle in `f64` at `D = 8`,
+    /// 0.87 in `f32`, `target-cpu=native`). Its lower triangle has the bits of
     /// [`second_push`](Self::second_push)'s; the upper triangle, never
     /// read, holds the same sums rounded differently.
     #[allow(clippy::inline_always)]
