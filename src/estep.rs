@@ -68,13 +68,19 @@ const SOFT_FLOAT: bool = cfg!(any(
 /// times as long (`benches/compare_commits.sh`), with AVX2
 /// (`target-cpu=haswell`) 32 bytes did not make its time any steadier,
 /// and a microcontroller's stack has no room for padding.
-#[cfg_attr(target_feature = "avx512f", repr(align(64)))]
+#[cfg_attr(
+    all(target_pointer_width = "64", target_feature = "avx512f"),
+    repr(align(64))
+)]
 pub(crate) struct Aligned<A>(pub(crate) A);
 
 /// The responsibilities of up to `L` points after the E-step, as lanes:
 /// `r[k][l]` is point `l`'s responsibility of component `k`; the first
 /// [`len`](Self::len) lanes are points, the rest padding.
-#[cfg_attr(target_feature = "avx512f", repr(align(64)))]
+#[cfg_attr(
+    all(target_pointer_width = "64", target_feature = "avx512f"),
+    repr(align(64))
+)]
 pub(crate) struct Chunk<T, const K: usize, const L: usize> {
     r: [[T; L]; K],
     len: usize,
@@ -88,10 +94,14 @@ impl<T: Real, const K: usize, const L: usize> Chunk<T, K, L> {
         self.len.min(L)
     }
 
-    /// Point `l`'s responsibility of component `k`.
+    /// Point `l`'s responsibility of component `k` (0 out of range).
     #[inline]
     pub(crate) fn share(&self, k: usize, l: usize) -> T {
-        self.r[k][l]
+        self.r
+            .get(k)
+            .and_then(|r| r.get(l))
+            .copied()
+            .unwrap_or(T::zero())
     }
 
     /// The responsibilities of point `l`.

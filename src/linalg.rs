@@ -10,9 +10,10 @@ use crate::real::Real;
 
 /// Bytes of vector registers the target has, as far as the compiler
 /// knows it from the target features: 32 × 64 with AVX-512, 16 × 32 with
-/// AVX, 32 × 16 on `AArch64`, 16 × 16 otherwise (SSE2, the default x86-64
-/// target). Only speed depends on it: whether sums kept over a chunk
-/// ([`crate::covariance::CovarianceKind::runs`]) fit in registers.
+/// AVX, 32 × 16 on `AArch64`, else 16 × 16 (SSE2, the default x86-64
+/// target; for other targets a guess). Only speed depends on it: whether
+/// sums kept over a chunk ([`crate::covariance::CovarianceKind::runs`])
+/// fit in registers.
 pub(crate) const REGISTER_BYTES: usize = if cfg!(target_feature = "avx512f") {
     2048
 } else if cfg!(any(target_feature = "avx", target_arch = "aarch64")) {

@@ -43,6 +43,14 @@ use crate::real::Real;
 /// floating-point reordering. The model is recognised by a 64-bit
 /// fingerprint of all its parameters, so statistics are never used with
 /// another model, even one with the same means.
+///
+/// `==` and `Debug` see every number stored. With full covariance that
+/// includes the upper triangle of each `S2ₖ`, which nothing reads (the
+/// M-step mirrors the lower one): zeros where the statistics are added
+/// point by point, the same sums rounded differently where a host adds
+/// them component by component (see the README's "Speed on a host"). So
+/// statistics equal on one machine may compare unequal against the same
+/// pass on another, though every result computed from them is the same.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SufficientStats<T: Real, const D: usize, const K: usize, C: CovarianceKind = Full> {
     fingerprint: u64,
@@ -749,17 +757,23 @@ mod tests {
 
     /// The sums and the responsibilities written out of an E pass over
     /// `data` (blocks of [`BLOCK`], with `weights`), added point by point
-    /// or component by component.
+    /// or component by component. Every sum starts at −0 (as online EM's
+    /// scaled sums can be), which adding a share of +0 instead of skipping
+    /// it would turn to +0; every slot of `out` starts NaN, so a slot
+    /// written for a point left out would show.
     #[allow(clippy::type_complexity)]
     fn pass<C: CovarianceKind, const D: usize>(
-        model: &Gmm<f32, D, 3, C>,
+        model: &Gmm<f32, D, 4, C>,
         data: &[[f32; D]],
         weights: &[f32],
         by_component: bool,
-    ) -> (Moments<f32, D, 3, C>, std::vec::Vec<SVector<f32, 3>>) {
+    ) -> (Moments<f32, D, 4, C>, std::vec::Vec<SVector<f32, 4>>) {
         let shift = model.means();
-        let mut sums = Moments::zero();
-        let mut out = std::vec![SVector::zeros(); data.len()];
+        let mut sums = Moments::<f32, D, 4, C>::zero();
+        sums.counts.fill(-0.0);
+        sums.first = [SVector::repeat(-0.0); 4];
+        C::second_scale(&mut sums.second, -0.0);
+        let mut out = std::vec![SVector::repeat(f32::NAN); data.len()];
         for (b, block) in data.chunks(BLOCK).enumerate() {
             let w = weights.range(b * BLOCK, block.len());
             let slots = &mut out[b * BLOCK..];
@@ -773,12 +787,14 @@ mod tests {
     /// and point by point give the same bits: counts, first moments,
     /// points, responsibilities, and the second moments that `bits` picks
     /// out (all but the upper triangle of full covariance, which is never
-    /// read). Three well-separated `f32` clusters in `D` dimensions, 150
-    /// points (two blocks, a partial chunk), some of weight 0 and some
-    /// fractional: shares cut off to 0 and shared ones both occur.
+    /// read). Three well-separated `f32` clusters in `D` dimensions and a
+    /// fourth component at 10³⁰, in which no point has a share (its sums
+    /// stay −0; an offset from it squared overflows); 150 points (two
+    /// blocks, a partial chunk), some of weight 0 and some fractional:
+    /// shares cut off to 0 and shared ones both occur.
     fn by_component_is_point_by_point<C: CovarianceKind, const D: usize>(
-        model: &Gmm<f32, D, 3, C>,
-        bits: impl Fn(&C::Second<f32, D, 3>) -> std::vec::Vec<u32>,
+        model: &Gmm<f32, D, 4, C>,
+        bits: impl Fn(&C::Second<f32, D, 4>) -> std::vec::Vec<u32>,
     ) {
         let data: std::vec::Vec<[f32; D]> = (0..150)
             .map(|i| {
@@ -802,32 +818,40 @@ mod tests {
         assert_eq!(a.points, b.points);
         let f = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<std::vec::Vec<_>>();
         assert_eq!(f(a.counts.as_slice()), f(b.counts.as_slice()));
-        for k in 0..3 {
+        for k in 0..4 {
             assert_eq!(f(a.first[k].as_slice()), f(b.first[k].as_slice()));
         }
         assert_eq!(bits(&a.second), bits(&b.second));
         for (x, y) in ra.iter().zip(rb.iter()) {
             assert_eq!(f(x.as_slice()), f(y.as_slice()));
         }
+        // The far component's sums are still −0; the left-out points'
+        // slots still NaN.
+        assert_eq!(a.counts[3].to_bits(), (-0.0f32).to_bits());
+        let left_out = ra.iter().zip(&weights).filter(|(_, &w)| w == 0.0);
+        assert!(left_out.clone().count() == 30 && left_out.clone().all(|(r, _)| r[0].is_nan()));
         let kept = || {
             ra.iter()
                 .zip(&weights)
                 .filter(|(_, &w)| w != 0.0)
                 .map(|(r, _)| r)
         };
-        let cut = kept().flat_map(|r| r.iter()).filter(|&&r| r == 0.0).count();
+        let cut = kept()
+            .flat_map(|r| r.iter().take(3))
+            .filter(|&&r| r == 0.0)
+            .count();
         let shared = kept()
             .filter(|r| r.iter().filter(|&&v| v > 1e-3).count() >= 2)
             .count();
         assert!(
-            cut > 30 && shared > 10,
+            cut > 30 && shared > 10 && kept().all(|r| r[3] == 0.0),
             "{cut} shares cut, {shared} points shared"
         );
     }
 
     #[test]
     fn components_in_turn_add_the_bits_of_points_in_turn() {
-        fn lower<const D: usize>(s: &[SMatrix<f32, D, D>; 3]) -> std::vec::Vec<u32> {
+        fn lower<const D: usize>(s: &[SMatrix<f32, D, D>; 4]) -> std::vec::Vec<u32> {
             s.iter()
                 .flat_map(|m| (0..D).flat_map(move |j| (j..D).map(move |i| m[(i, j)].to_bits())))
                 .collect()
@@ -837,25 +861,29 @@ mod tests {
                 .flat_map(|v| v.iter().map(|x| x.to_bits()))
                 .collect()
         }
-        fn means<const D: usize>() -> [SVector<f32, D>; 3] {
+        fn means<const D: usize>() -> [SVector<f32, D>; 4] {
             core::array::from_fn(|k| {
-                SVector::from_fn(|j, _| if j == 0 { k as f32 * 12.0 } else { 0.1 })
+                let x0 = if k == 3 { 1e30 } else { k as f32 * 12.0 };
+                SVector::from_fn(|j, _| if j == 0 { x0 } else { 0.1 })
             })
         }
         fn cov<const D: usize>() -> SMatrix<f32, D, D> {
             SMatrix::from_fn(|i, j| if i == j { 2.0 } else { 0.3 })
         }
-        let weights = [0.3, 0.3, 0.4];
-        // Full at D = 4 adds the lower triangle, at D = 8 the whole matrix.
-        let full4 = Gmm::<f32, 4, 3, Full>::new(weights, means(), [cov(); 3]).unwrap();
+        let weights = [0.3, 0.3, 0.3, 0.1];
+        // Full at D = 4 and 8. (Whether D = 8 adds the whole matrix or its
+        // lower triangle depends on the target's registers; the whole
+        // form's lower triangle is `linalg::add_outer`'s, which
+        // `linalg::tests` checks against the triangle bit for bit.)
+        let full4 = Gmm::<f32, 4, 4, Full>::new(weights, means(), [cov(); 4]).unwrap();
         by_component_is_point_by_point(&full4, lower);
-        let full8 = Gmm::<f32, 8, 3, Full>::new(weights, means(), [cov(); 3]).unwrap();
+        let full8 = Gmm::<f32, 8, 4, Full>::new(weights, means(), [cov(); 4]).unwrap();
         by_component_is_point_by_point(&full8, lower);
         // The other per-component kinds through the trait's own run.
-        let diag = Gmm::<f32, 4, 3, Diag>::new(weights, means(), [SVector::repeat(2.0); 3]);
+        let diag = Gmm::<f32, 4, 4, Diag>::new(weights, means(), [SVector::repeat(2.0); 4]);
         by_component_is_point_by_point(&diag.unwrap(), |s| all::<4, 4>(s));
-        let spherical = Gmm::<f32, 4, 3, Spherical>::new(weights, means(), [2.0; 3]).unwrap();
-        by_component_is_point_by_point(&spherical, |s| all::<4, 3>(core::slice::from_ref(s)));
+        let spherical = Gmm::<f32, 4, 4, Spherical>::new(weights, means(), [2.0; 4]).unwrap();
+        by_component_is_point_by_point(&spherical, |s| all::<4, 4>(core::slice::from_ref(s)));
     }
 
     #[test]

@@ -202,6 +202,8 @@ pub trait CovarianceKind:
     /// for `l` in `0..n` in turn: `Some((r, d))` for a share `r` at offset
     /// `d`, `None` for a point without a share. The same sums as
     /// [`second_push`](Self::second_push) for each, in the same order.
+    /// `next` is called exactly once for each `l`, in order (callers sum
+    /// the counts and first moments in it).
     #[doc(hidden)]
     #[allow(clippy::inline_always)]
     #[inline(always)]
