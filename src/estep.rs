@@ -61,13 +61,11 @@ const SOFT_FLOAT: bool = cfg!(any(
 /// A value aligned to 64 bytes where the target has AVX-512, so that the
 /// kernel's 512-bit loads and stores of lanes never straddle two cache
 /// lines. Without it the lanes' alignment followed the stack's address,
-/// which Linux randomises per process: at D = 8, K = 8 in `f64`
-/// (`target-cpu=native`) about half the runs of one program took 1.5 times
-/// as long. Other targets keep natural alignment: on the default x86-64
-/// target (SSE2) 64 bytes made the `f32` E-step at D = 2, K = 3 take 1.03
-/// times as long (`benches/compare_commits.sh`), with AVX2
-/// (`target-cpu=haswell`) 32 bytes did not make its time any steadier,
-/// and a microcontroller's stack has no room for padding.
+/// which Linux randomises per process, and so did the speed of a fit from
+/// one run of a program to the next. Other targets keep natural
+/// alignment: on the default x86-64 target (SSE2) 64 bytes made the `f32`
+/// E-step at D = 2, K = 3 slower (`benches/compare_commits.sh`), and a
+/// microcontroller's stack has no room for padding.
 #[cfg_attr(
     all(target_pointer_width = "64", target_feature = "avx512f"),
     repr(align(64))
@@ -77,12 +75,8 @@ pub(crate) struct Aligned<A>(pub(crate) A);
 /// The responsibilities of up to `L` points after the E-step, as lanes:
 /// `r[k][l]` is point `l`'s responsibility of component `k`; the first
 /// [`len`](Self::len) lanes are points, the rest padding.
-#[cfg_attr(
-    all(target_pointer_width = "64", target_feature = "avx512f"),
-    repr(align(64))
-)]
 pub(crate) struct Chunk<T, const K: usize, const L: usize> {
-    r: [[T; L]; K],
+    r: Aligned<[[T; L]; K]>,
     len: usize,
 }
 
@@ -98,6 +92,7 @@ impl<T: Real, const K: usize, const L: usize> Chunk<T, K, L> {
     #[inline]
     pub(crate) fn share(&self, k: usize, l: usize) -> T {
         self.r
+            .0
             .get(k)
             .and_then(|r| r.get(l))
             .copied()
@@ -107,7 +102,7 @@ impl<T: Real, const K: usize, const L: usize> Chunk<T, K, L> {
     /// The responsibilities of point `l`.
     #[inline]
     pub(crate) fn responsibilities(&self, l: usize) -> SVector<T, K> {
-        SVector::from_fn(|k, _| self.r[k][l])
+        SVector::from_fn(|k, _| self.r.0[k][l])
     }
 }
 
@@ -464,13 +459,7 @@ where
                 product = T::one();
             }
         }
-        visit(
-            c * L,
-            &Chunk {
-                r: r.0,
-                len: part.len(),
-            },
-        );
+        visit(c * L, &Chunk { r, len: part.len() });
     }
     *log = LogSum {
         sum: log_likelihood,

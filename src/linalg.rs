@@ -11,16 +11,23 @@ use crate::real::Real;
 /// Bytes of vector registers the target has, as far as the compiler
 /// knows it from the target features: 32 × 64 with AVX-512, 16 × 32 with
 /// AVX, 32 × 16 on `AArch64`, else 16 × 16 (SSE2, the default x86-64
-/// target; for other targets a guess). Only speed depends on it: whether
-/// sums kept over a chunk ([`crate::covariance::CovarianceKind::runs`])
-/// fit in registers.
-pub(crate) const REGISTER_BYTES: usize = if cfg!(target_feature = "avx512f") {
+/// target; for other targets a guess). Only speed depends on it, through
+/// [`fits_registers`].
+const REGISTER_BYTES: usize = if cfg!(target_feature = "avx512f") {
     2048
 } else if cfg!(any(target_feature = "avx", target_arch = "aarch64")) {
     512
 } else {
     256
 };
+
+/// Whether `entries` values of `T` take at most half the vector registers
+/// (the rest stays for the work on them): sums that do can be kept in
+/// registers over a chunk of points
+/// ([`crate::covariance::CovarianceKind::runs`]).
+pub(crate) const fn fits_registers<T>(entries: usize) -> bool {
+    entries * core::mem::size_of::<T>() <= REGISTER_BYTES / 2
+}
 
 /// `true` if every `|aᵢⱼ − aⱼᵢ| ≤ √ε · √|aᵢᵢ| · √|aⱼⱼ|`: symmetric to the
 /// rounding a computed covariance carries. (`√|aᵢᵢ| √|aⱼⱼ|`, not

@@ -257,13 +257,16 @@ where
         if LANES > 1 && by_component {
             let points = block.get(i..).unwrap_or(&[]);
             let points = points.get(..chunk.len()).unwrap_or(points);
-            let share = |k: usize, l: usize| match weights.at(i + l) {
+            // Each point's weight once (all `None` unweighted); a point
+            // of weight 0 is left out: not counted, its shares +0.
+            let w: [Option<T>; LANES] = core::array::from_fn(|l| weights.at(i + l));
+            let share = |k: usize, l: usize| match w.get(l).copied().flatten() {
                 None => chunk.share(k, l),
                 Some(w) if w == T::zero() => T::zero(),
                 Some(w) => chunk.share(k, l) * w,
             };
             for l in 0..points.len() {
-                if weights.at(i + l).is_some_and(|w| w == T::zero()) {
+                if w.get(l).copied().flatten() == Some(T::zero()) {
                     continue;
                 }
                 sums.points += 1;

@@ -224,29 +224,24 @@ impl CovarianceKind for Full {
         linalg::add_outer_lower(&mut s[k], d, r);
     }
 
-    /// From `D = 4`, when a component's sums take at most half the vector
-    /// registers. Measured with fits of separated clusters, `K = D` (a
-    /// throw-away program; each pair interleaved), as a fraction of the
-    /// time point by point: with `target-cpu=native` (AVX-512) 0.78–0.91
-    /// at `D = 4…8`, 0.91–0.95 at `D = 12` and 0.68 at `D = 16` in `f32`,
-    /// but 1.0–1.3 at `D = 2, 3`; on the default x86-64 target (SSE2)
-    /// 0.72–0.92 where the sums fit, 1.1–1.25 at `D = 8` before this limit
-    /// kept such sizes point by point. On the peer program's `D = 8, K = 8`
-    /// (`benches/compare_commits.sh` against `f3ec785`): see the README.
+    /// From `D = 4`, when a component's lower triangle fits the
+    /// registers ([`linalg::fits_registers`]). Smaller `D` have too little
+    /// work per component to pay for the loop over components, and sums
+    /// that do not fit would go through memory again, one more pass of
+    /// loads and stores than point by point. `benches/compare_commits.sh
+    /// f3ec785` gives the effect at `D = 8, K = 8` (see the README).
     #[inline]
     fn runs<T: Real, const D: usize>() -> bool {
-        let bytes = |entries: usize| entries * core::mem::size_of::<T>();
-        D >= 4 && bytes(D * (D + 1) / 2) <= linalg::REGISTER_BYTES / 2
+        D >= 4 && linalg::fits_registers::<T>(D * (D + 1) / 2)
     }
 
     /// The component's sums as a local over the run: its lower triangle,
     /// or, at `D` a multiple of 8 where the whole matrix fits the registers
-    /// as well ([`runs`](Self::runs)), the whole outer product, whose
-    /// columns are whole vectors where the triangle's ragged columns took
-    /// shuffles (0.83 of the time of the triangle in `f64` at `D = 8`,
-    /// 0.87 in `f32`, `target-cpu=native`). Its lower triangle has the bits of
-    /// [`second_push`](Self::second_push)'s; the upper triangle, never
-    /// read, holds the same sums rounded differently.
+    /// as well, the whole outer product, whose columns are whole vectors
+    /// where the triangle's ragged columns take shuffles. Its lower
+    /// triangle has the bits of [`second_push`](Self::second_push)'s; the
+    /// upper triangle, never read, holds the same sums rounded
+    /// differently.
     #[allow(clippy::inline_always)]
     #[inline(always)]
     fn second_push_run<T: Real, const D: usize, const K: usize>(
@@ -255,8 +250,7 @@ impl CovarianceKind for Full {
         n: usize,
         mut next: impl FnMut(usize) -> Option<(T, SVector<T, D>)>,
     ) {
-        let whole =
-            D.is_multiple_of(8) && D * D * core::mem::size_of::<T>() <= linalg::REGISTER_BYTES / 2;
+        let whole = D.is_multiple_of(8) && linalg::fits_registers::<T>(D * D);
         let mut sums = s[k];
         for l in 0..n {
             if let Some((r, d)) = next(l) {
