@@ -63,8 +63,11 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Gmm<T, D, K, C>
     /// `[SVector<T, D>; K]`, for [`Spherical`] `[T; K]`, for [`Tied`] one
     /// `SMatrix<T, D, D>`.
     ///
-    /// The weights are divided by their sum, so the model's weights sum to 1
-    /// to rounding even when the given ones are off by a few ulps.
+    /// Weights that sum to 1 within `K·ε` (the rounding of `K` weights
+    /// that are each correctly rounded: a model's own, so a model rebuilt
+    /// from its parameters has them bit for bit) are kept as given; others
+    /// are divided by their sum, so the model's weights sum to 1 to
+    /// rounding even when the given ones are off by more.
     ///
     /// # Errors
     ///
@@ -128,14 +131,22 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Gmm<T, D, K, C>
             }
             sum += w;
         }
-        if !((sum - T::one()).abs() <= Real::sqrt(T::EPS)) {
+        let off = (sum - T::one()).abs();
+        if !(off <= Real::sqrt(T::EPS)) {
             return Err(Error::InvalidWeights);
         }
-        Ok(Self::from_trusted(
-            SVector::from(weights) / sum,
-            means,
-            covariance,
-        ))
+        // Weights that sum to 1 up to their own rounding (`K` roundings
+        // of `ε/2` and the sum's) are kept: dividing by such a sum is not
+        // idempotent, so a model's own weights (the M-step's `Nₖ/N`) would
+        // change in their last bits every time they went through here.
+        let rounding = T::lit(K as f64) * T::EPS;
+        let weights = SVector::from(weights);
+        let weights = if off <= rounding {
+            weights
+        } else {
+            weights / sum
+        };
+        Ok(Self::from_trusted(weights, means, covariance))
     }
 
     /// Assembles a model from parameters already known to be valid (the
@@ -535,6 +546,15 @@ mod tests {
         );
         let m = Gmm::<f64, 1, 2>::new([0.3, 0.7 + 1e-12], means, covs).unwrap();
         assert!((m.weights().sum() - 1.0).abs() <= f64::EPSILON);
+        // Weights off by their own rounding are kept bit for bit: these
+        // sum to 1 − 2⁻⁵³, and divided by that sum they would change.
+        let w = [0.6, 0.3, 0.1];
+        let sum = w.iter().sum::<f64>();
+        assert_eq!(sum, 1.0 - f64::EPSILON / 2.0);
+        assert_ne!(w.map(|v| v / sum), w);
+        let means3 = [vector![0.0], vector![1.0], vector![2.0]];
+        let kept = Gmm::<f64, 1, 3>::new(w, means3, [matrix![1.0]; 3]).unwrap();
+        assert_eq!(kept.weights(), vector![0.6, 0.3, 0.1]);
         // A zero weight is allowed; that component never takes responsibility.
         let z = Gmm::<f64, 1, 2>::new([0.0, 1.0], means, covs).unwrap();
         assert_eq!(z.responsibilities(&[0.0]).unwrap(), vector![0.0, 1.0]);
