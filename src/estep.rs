@@ -27,8 +27,8 @@ pub(crate) struct Kernel<'a, T: Real, const D: usize, const K: usize, C: Covaria
 /// `N = 100 000` in `f32`, about 6e-3 relative at worst falls to 4e-5.
 /// Measured on the seed's 3-cluster data at that size, the `f32` fit's
 /// largest relative difference from the `f64` fit falls from 2.3e-5 to
-/// 6.2e-7 (`tests/f32_accuracy.rs`). Log-likelihoods are blocked the same
-/// way, one `ln` per block.
+/// 7.3e-7 on a 64-bit host (`tests/f32_accuracy.rs`). Log-likelihoods are
+/// blocked the same way, one `ln` per block.
 pub(crate) const BLOCK: usize = 128;
 
 /// Points the kernel takes at once, as lanes: on 64-bit targets (hosts
@@ -39,7 +39,9 @@ pub(crate) const BLOCK: usize = 128;
 /// vector floating point) 1, where lanes would only move values through
 /// memory that otherwise stay in registers. A point's results do not depend
 /// on the lane count (each lane runs the same operations in the same
-/// order), so fits are bit-identical either way; `tests` below checks it.
+/// order); `tests` below checks it. (Where a host adds the statistics in
+/// lanes as well, their order of summation does depend on it: see
+/// `stats::LaneSums`.)
 #[cfg(target_pointer_width = "64")]
 pub(crate) const LANES: usize = 8;
 
@@ -103,6 +105,12 @@ impl<T: Real, const K: usize, const L: usize> Chunk<T, K, L> {
     #[inline]
     pub(crate) fn responsibilities(&self, l: usize) -> SVector<T, K> {
         SVector::from_fn(|k, _| self.r.0[k][l])
+    }
+
+    /// The responsibilities, as lanes.
+    #[inline]
+    pub(crate) fn shares(&self) -> &[[T; L]; K] {
+        &self.r.0
     }
 }
 

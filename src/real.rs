@@ -9,8 +9,10 @@
 //! in between. The names deliberately shadow nalgebra's (`ComplexField::ln`,
 //! `RealField::max`, …), so a method call such as `x.ln()` on a generic `T`
 //! is ambiguous and does not compile: nothing can bypass this module by
-//! accident. The same Rust code therefore computes bit-identical results on
-//! a host test and on a Cortex-M, whatever features other crates turn on.
+//! accident. Every operation therefore gives the same bits on a host and
+//! on a Cortex-M, whatever features other crates turn on; results differ
+//! only where the order of operations does (the statistics' sums in `f32`
+//! at `D ≤ 3`, see `SufficientStats`).
 
 use nalgebra::RealField;
 use rand_core::Rng;

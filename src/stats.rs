@@ -3,7 +3,7 @@
 
 use nalgebra::SVector;
 
-use crate::covariance::{CovarianceKind, Full, Moments1};
+use crate::covariance::{CovarianceKind, Full, LaneLoops, Moments1, LANE_D, LANE_SECOND};
 use crate::data::{checked, valid_weight, AsPoint};
 use crate::error::Error;
 use crate::estep::{self, Chunk, LogSum, Weights, BLOCK, LANES};
@@ -44,13 +44,21 @@ use crate::real::Real;
 /// fingerprint of all its parameters, so statistics are never used with
 /// another model, even one with the same means.
 ///
+/// The order of the sums within a block of 128 points depends on the
+/// target's class, never on its vector width: in `f32` at `D ≤ 3` (full,
+/// spherical and tied covariance), 64-bit targets add the block's points
+/// in eight interleaved lanes summed at its end, 32-bit targets point by
+/// point (see the README's "Speed on a host"). So the same pass gives the
+/// same bits on every 64-bit host, and on every 32-bit target, and the two
+/// agree to rounding.
+///
 /// `==` and `Debug` see every number stored. With full covariance that
 /// includes the upper triangle of each `S2ₖ`, which nothing reads (the
 /// M-step mirrors the lower one): zeros where the statistics are added
 /// point by point, the same sums rounded differently where a host adds
-/// them component by component (see the README's "Speed on a host"). So
-/// statistics equal on one machine may compare unequal against the same
-/// pass on another, though every result computed from them is the same.
+/// them component by component. So statistics equal on one machine may
+/// compare unequal against the same pass on another, though every result
+/// computed from them is the same.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SufficientStats<T: Real, const D: usize, const K: usize, C: CovarianceKind = Full> {
     fingerprint: u64,
@@ -118,8 +126,11 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Moments<T, D, K
         // which hardly happens) the branch is mispredicted so often that
         // without it an `f32` iteration at D = 2, K = 3 takes 0.56 (full)
         // to 0.68 (tied) of the time (the program of `benches/peers/run.sh`
-        // on its data, both builds in one run, `target-cpu=native`): added
-        // as zeros, at D ≤ 2 in `f32`. In `f64` the branch is predicted, and
+        // on its data, both builds in one run, `target-cpu=native`; full,
+        // spherical and tied covariance have since moved to `LaneSums` at
+        // these sizes, diagonal covariance and online EM's points have
+        // not): added as zeros, at D ≤ 2 in `f32`. In `f64` the branch is
+        // predicted, and
         // at D ≥ 3 the branch-free loop is slower (the compiler vectorises
         // it across components, with gathers): skipped.
         let branch_free = LANES > 1 && D <= 2 && T::LSE_CUTOFF < T::lit(100.0);
@@ -201,11 +212,120 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Moments<T, D, K
     }
 }
 
+/// Lanes of the sums a host adds a block in at `D ≤ LANE_D` (see
+/// [`in_lanes`]): as many as the kernel's; none on 32-bit targets.
+const SUM_LANES: usize = if LANES > 1 { LANES } else { 0 };
+
+/// A block's sums in lanes: lane `l` adds up the points at positions
+/// `l`, `l + LANES`, `l + 2·LANES`, … of the block, in that order, and the
+/// lanes are summed in order when the block closes. Each operation then
+/// runs across the points of a chunk, as the E-step does, instead of one
+/// point's terms being added to one scalar sum after another. Room for
+/// `D ≤ LANE_D` only (at larger `D`, the sums of one point are themselves
+/// vectors); empty on 32-bit targets.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct LaneSums<T, const K: usize> {
+    counts: [[T; SUM_LANES]; K],
+    first: [[[T; SUM_LANES]; LANE_D]; K],
+    second: [[[T; SUM_LANES]; LANE_SECOND]; K],
+}
+
+impl<T: Real, const K: usize> LaneSums<T, K> {
+    fn zero() -> Self {
+        Self {
+            counts: [[T::zero(); SUM_LANES]; K],
+            first: [[[T::zero(); SUM_LANES]; LANE_D]; K],
+            second: [[[T::zero(); SUM_LANES]; LANE_SECOND]; K],
+        }
+    }
+
+    /// Adds a chunk: `x` its points' coordinates and `shares` their
+    /// shares (+0 for a lane without a point), lane by lane, at offsets
+    /// from `shift`, with the kind's nesting of the loops.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn push<C: CovarianceKind, const D: usize>(
+        &mut self,
+        x: &[[T; SUM_LANES]; D],
+        shift: &[SVector<T, D>; K],
+        shares: &[[T; SUM_LANES]; K],
+    ) {
+        // A lane without a share adds 0 at offset 0 (its offset may have
+        // overflowed to ±∞, and 0·∞ would be NaN); the sums start at +0,
+        // so adding ±0 leaves them as they are.
+        let offset = |x: T, c: T, r: T| if r > T::zero() { x - c } else { T::zero() };
+        if C::lanes::<T, D>() == Some(LaneLoops::LanesOuter) {
+            for l in 0..SUM_LANES {
+                for k in 0..K {
+                    let r = shares[k][l];
+                    let d: [T; D] = core::array::from_fn(|i| offset(x[i][l], shift[k][i], r));
+                    self.counts[k][l] += r;
+                    for (s, d) in self.first[k].iter_mut().zip(&d) {
+                        s[l] += *d * r;
+                    }
+                    C::second_lane(&mut self.second[k], l, r, &d);
+                }
+            }
+            return;
+        }
+        for k in 0..K {
+            let rk = &shares[k];
+            let mut d = [[T::zero(); SUM_LANES]; D];
+            for ((di, xi), c) in d.iter_mut().zip(x).zip(shift[k].iter()) {
+                for ((v, x), r) in di.iter_mut().zip(xi).zip(rk) {
+                    *v = offset(*x, *c, *r);
+                }
+            }
+            for (s, r) in self.counts[k].iter_mut().zip(rk) {
+                *s += *r;
+            }
+            for (s, di) in self.first[k].iter_mut().zip(&d) {
+                for ((s, r), d) in s.iter_mut().zip(rk).zip(di) {
+                    *s += *d * *r;
+                }
+            }
+            for (l, r) in rk.iter().enumerate() {
+                let dl: [T; D] = core::array::from_fn(|i| d[i][l]);
+                C::second_lane(&mut self.second[k], l, *r, &dl);
+            }
+        }
+    }
+
+    /// Adds the lanes, each summed in lane order, to `sums`.
+    fn add_to<C: CovarianceKind, const D: usize>(&self, sums: &mut Moments<T, D, K, C>) {
+        fn total<T: Real>(lanes: &[T]) -> T {
+            lanes
+                .split_first()
+                .map_or(T::zero(), |(a, rest)| rest.iter().fold(*a, |s, v| s + *v))
+        }
+        for k in 0..K {
+            sums.counts[k] += total(&self.counts[k]);
+            for (s, lanes) in sums.first[k].iter_mut().zip(&self.first[k]) {
+                *s += total(lanes);
+            }
+            let v = core::array::from_fn(|t| total(&self.second[k][t]));
+            C::second_from_lanes(&mut sums.second, k, &v);
+        }
+    }
+}
+
+/// Whether a host adds a block's statistics in lanes ([`LaneSums`]) rather
+/// than point by point: in `f32`, at `D ≤ LANE_D`, for the kinds that ask
+/// for it ([`CovarianceKind::lanes`]). In `f64`, where a vector holds half
+/// as many lanes, the full-covariance `em_step` at D = 2, K = 3 took 1.10
+/// times as long in lanes on the default x86-64 target (0.91 with
+/// `target-cpu=native`), and the choice must not depend on the target's
+/// features: it decides the order of the sums, and so the bits of a fit.
+fn in_lanes<T: Real, C: CovarianceKind, const D: usize>() -> bool {
+    SUM_LANES > 0 && D <= LANE_D && size_of::<T>() == 4 && C::lanes::<T, D>().is_some()
+}
+
 /// A block of an E pass whose points arrive in pieces (see
 /// [`SufficientStats::add_piece`]): its sums and log-likelihood so far.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct OpenBlock<T: Real, const D: usize, const K: usize, C: CovarianceKind> {
     sums: Moments<T, D, K, C>,
+    lanes: LaneSums<T, K>,
     log: LogSum<T>,
 }
 
@@ -214,6 +334,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> OpenBlock<T, D,
     pub(crate) fn new() -> Self {
         Self {
             sums: Moments::zero(),
+            lanes: LaneSums::zero(),
             log: LogSum::new(),
         }
     }
@@ -226,21 +347,129 @@ fn by_component<T: Real, C: CovarianceKind, const D: usize>() -> bool {
     LANES > 1 && C::runs::<T, D>()
 }
 
+/// What an E pass over a block (or a piece of one) reads and writes
+/// besides the sums: its points, their weights and, when given, the slots
+/// its responsibilities go to.
+struct Pass<'a, T, const K: usize, P, W> {
+    block: &'a [P],
+    weights: W,
+    out: Option<&'a mut [SVector<T, K>]>,
+}
+
+/// [`pusher`]'s way in lanes ([`in_lanes`]): the chunk of `pass.block`
+/// that starts at `i` into `lanes` (point `l` of the chunk in lane
+/// `(l + turn) mod LANES`; `turn` ≠ 0 for a piece that starts inside a
+/// chunk of its block), its count of points into `points`.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn push_lanes<T, const D: usize, const K: usize, C, P, W>(
+    lanes: &mut LaneSums<T, K>,
+    points: &mut usize,
+    shift: &[SVector<T, D>; K],
+    pass: &mut Pass<'_, T, K, P, W>,
+    i: usize,
+    chunk: &Chunk<T, K, LANES>,
+    turn: usize,
+) where
+    T: Real,
+    C: CovarianceKind,
+    P: AsPoint<T, D>,
+    W: Weights<T>,
+{
+    /// Point `l` of `a` in lane `(l + turn) mod LANES`, as arrays of
+    /// `SUM_LANES`, which on hosts is `LANES`.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn to_lanes<T: Real, const N: usize>(a: &[[T; LANES]; N], turn: usize) -> [[T; SUM_LANES]; N] {
+        let mut b = [[T::zero(); SUM_LANES]; N];
+        for (b, a) in b.iter_mut().zip(a) {
+            for (m, v) in b.iter_mut().enumerate() {
+                let l = (m + LANES - turn % LANES) % LANES;
+                *v = a.get(l).copied().unwrap_or(T::zero());
+            }
+        }
+        b
+    }
+    let weights = pass.weights;
+    let len = chunk.len();
+    let mut r = *chunk.shares();
+    if weights.all().is_none() && len == LANES {
+        // Unweighted and whole: every lane a point, its shares as
+        // they are.
+        *points += LANES;
+    } else {
+        // A lane's weight: its point's, 1 unweighted, 0 for padding
+        // and for a point of weight 0, which is left out. Its shares
+        // may be NaN (it is not checked): replaced, not multiplied.
+        let w: [T; LANES] = core::array::from_fn(|l| {
+            if l < len {
+                weights.at(i + l).unwrap_or(T::one())
+            } else {
+                T::zero()
+            }
+        });
+        for rk in &mut r {
+            for (r, w) in rk.iter_mut().zip(&w) {
+                *r = if *w == T::zero() { T::zero() } else { *r * *w };
+            }
+        }
+        *points += w.iter().filter(|w| **w != T::zero()).count();
+    }
+    if let Some(out) = pass.out.as_deref_mut() {
+        for l in 0..len {
+            if weights.at(i + l) == Some(T::zero()) {
+                continue; // left out
+            }
+            if let Some(slot) = out.get_mut(i + l) {
+                *slot = SVector::from_fn(|k, _| r[k][l]);
+            }
+        }
+    }
+    // The points' coordinates as lanes, read again from the block
+    // (as point by point), so that the kernel's own lanes can stay
+    // in registers; padding lanes 0.
+    let mut x = [[T::zero(); LANES]; D];
+    let part = pass.block.get(i..).unwrap_or(&[]);
+    let part = part.get(..len).unwrap_or(part);
+    if let Ok(whole) = <&[P; LANES]>::try_from(part) {
+        // A whole chunk: a plain transposition, which the compiler
+        // vectorises.
+        for (l, p) in whole.iter().enumerate() {
+            for (xi, p) in x.iter_mut().zip(p.to_vector().iter()) {
+                xi[l] = *p;
+            }
+        }
+    } else {
+        for (l, p) in part.iter().enumerate() {
+            for (xi, p) in x.iter_mut().zip(p.to_vector().iter()) {
+                xi[l] = *p;
+            }
+        }
+    }
+    let x = &x;
+    if turn == 0 {
+        lanes.push::<C, D>(&to_lanes(x, 0), shift, &to_lanes(&r, 0));
+    } else {
+        lanes.push::<C, D>(&to_lanes(x, turn), shift, &to_lanes(&r, turn));
+    }
+}
+
 /// The statistics' side of the E-step kernel's `visit`: for each point of
 /// a chunk, its responsibilities (times its weight) and offsets from the
-/// shifts go into `sums`, and to `out` when given; point by point, or
-/// component by component if `by_component`. `block` holds the points the
-/// kernel runs over, so each is read again from the caller's slice,
-/// contiguous, rather than from the chunk's lanes.
+/// shifts go into `sums`, and to `pass.out` when given; in `lanes` (see
+/// [`push_lanes`]), point by point, or component by component if
+/// `by_component`. `pass.block` holds the points the kernel runs over, so
+/// each is read again from the caller's slice, contiguous, rather than
+/// from the chunk's lanes.
 #[allow(clippy::inline_always)]
 #[inline(always)]
 fn pusher<'a, T, const D: usize, const K: usize, C, P, W>(
     sums: &'a mut Moments<T, D, K, C>,
+    lanes: &'a mut LaneSums<T, K>,
     shift: &'a [SVector<T, D>; K],
-    block: &'a [P],
-    weights: W,
-    mut out: Option<&'a mut [SVector<T, K>]>,
+    mut pass: Pass<'a, T, K, P, W>,
     by_component: bool,
+    turn: usize,
 ) -> impl FnMut(usize, &Chunk<T, K, LANES>) + 'a
 where
     T: Real,
@@ -249,6 +478,24 @@ where
     W: Weights<T> + 'a,
 {
     move |i, chunk| {
+        if LANES > 1 && in_lanes::<T, C, D>() {
+            push_lanes::<T, D, K, C, P, W>(
+                lanes,
+                &mut sums.points,
+                shift,
+                &mut pass,
+                i,
+                chunk,
+                turn,
+            );
+            return;
+        }
+        let Pass {
+            block,
+            weights,
+            out,
+        } = &mut pass;
+        let (block, weights) = (*block, *weights);
         // `LANES > 1` first, a constant: on one-lane targets the branch then
         // goes before inlining, and with it the cost the optimiser charged
         // its dead code. Without it `ResumableFit`'s bounded E pass on the
@@ -493,7 +740,18 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     ) -> Result<T, Error> {
         let mut open = OpenBlock::new();
         let by = by_component::<T, C, D>();
-        let visit = pusher(&mut open.sums, &self.shift, block, weights, out, by);
+        let visit = pusher(
+            &mut open.sums,
+            &mut open.lanes,
+            &self.shift,
+            Pass {
+                block,
+                weights,
+                out,
+            },
+            by,
+            0,
+        );
         estep::block_piece(
             &model.kernel(),
             block,
@@ -523,7 +781,19 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
         // Locals while the piece runs, so the sums can stay in registers.
         let mut local = *open;
         let by = by_component::<T, C, D>();
-        let visit = pusher(&mut local.sums, &self.shift, piece, weights, out, by);
+        let turn = first_index % LANES;
+        let visit = pusher(
+            &mut local.sums,
+            &mut local.lanes,
+            &self.shift,
+            Pass {
+                block: piece,
+                weights,
+                out,
+            },
+            by,
+            turn,
+        );
         estep::block_piece(
             &model.kernel(),
             piece,
@@ -544,6 +814,9 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     /// [`Error::CountOverflow`] past `usize::MAX` points (`self` unchanged).
     pub(crate) fn close_block(&mut self, open: &mut OpenBlock<T, D, K, C>) -> Result<T, Error> {
         let ll = open.log.total();
+        if in_lanes::<T, C, D>() {
+            open.lanes.add_to(&mut open.sums);
+        }
         open.sums.log_likelihood = ll;
         self.sums.add(&open.sums).ok_or(Error::CountOverflow)?;
         *open = OpenBlock::new();
@@ -705,6 +978,53 @@ mod tests {
     /// off) and many are not: whether the statistics skip those components
     /// (one lane, and hosts at D ≥ 3) or add zeros (hosts at D ≤ 2), no bit
     /// may differ from skipping them.
+    /// A block's sums in the documented order, by hand, and how many
+    /// shares were cut off: with lanes (hosts), point `i` of the block in
+    /// lane `i mod LANES` and component `k`'s lanes summed in lane order,
+    /// the components in turn (each part holds one component of one lane);
+    /// with one lane, point by point (all in one part). A point of weight
+    /// 0 is left out.
+    fn by_hand<C: CovarianceKind, const D: usize>(
+        model: &Gmm<f32, D, 3, C>,
+        block: &[[f32; D]],
+        weights: &[f32],
+    ) -> (Moments<f32, D, 3, C>, usize) {
+        let shift = model.means();
+        let lanes = if in_lanes::<f32, C, D>() { LANES } else { 1 };
+        let mut part = std::vec![[Moments::<f32, D, 3, C>::zero(); 3]; lanes];
+        let mut cut = 0;
+        for (i, (x, &w)) in block.iter().zip(weights).enumerate() {
+            if w == 0.0 {
+                continue;
+            }
+            let x = SVector::from(*x);
+            let r = model.responsibilities(&x).unwrap() * w;
+            for k in 0..3 {
+                if r[k] == 0.0 {
+                    cut += 1;
+                    continue;
+                }
+                let d = x - shift[k];
+                let p = &mut part[i % lanes][if lanes == 1 { 0 } else { k }];
+                p.counts[k] += r[k];
+                p.first[k] += d * r[k];
+                C::second_push(&mut p.second, k, r[k], &d);
+            }
+        }
+        let mut sums = Moments::zero();
+        if lanes == 1 {
+            sums.add(&part[0][0]).unwrap();
+        }
+        for k in (0..3).filter(|_| lanes > 1) {
+            let mut component = part[0][k];
+            for p in &part[1..] {
+                component.add(&p[k]).unwrap();
+            }
+            sums.add(&component).unwrap();
+        }
+        (sums, cut)
+    }
+
     fn zero_shares_add_nothing<C: CovarianceKind>(model: &Gmm<f32, 2, 3, C>) {
         let data: [[f32; 2]; 120] = core::array::from_fn(|i| {
             let t = i as f32;
@@ -715,23 +1035,7 @@ mod tests {
         });
         let mut stats = SufficientStats::new(model);
         stats.accumulate_slice(model, &data).unwrap();
-        let shift = model.means();
-        let mut block = Moments::<f32, 2, 3, C>::zero();
-        let mut cut = 0;
-        for x in &data {
-            let x = SVector::from(*x);
-            let r = model.responsibilities(&x).unwrap();
-            for k in 0..3 {
-                if r[k] == 0.0 {
-                    cut += 1;
-                    continue;
-                }
-                let d = x - shift[k];
-                block.counts[k] += r[k];
-                block.first[k] += d * r[k];
-                C::second_push(&mut block.second, k, r[k], &d);
-            }
-        }
+        let (block, cut) = by_hand(model, &data, &[1.0; 120]);
         assert!(cut > 60 && cut < 240, "{cut} of 360 shares cut off");
         let mut reference = Moments::zero();
         reference.add(&block).unwrap();
@@ -763,6 +1067,120 @@ mod tests {
         zero_shares_add_nothing(&Gmm::<f32, 2, 3, Tied>::new(weights, means, full[0]).unwrap());
     }
 
+    /// A weighted `f32` E pass over two blocks at `D = 3` (the second partial)
+    /// adds each sum's terms in the documented order, bit for bit: with
+    /// lanes (hosts), point `i` of a block in lane `i mod LANES`, each
+    /// component's lanes summed in lane order, then the components in
+    /// turn; with one lane, point by point. Points of weight 0 (NaN ones
+    /// among them) are left out but keep their lane positions, padding
+    /// adds nothing, and the same data fed in pieces that start inside a
+    /// chunk gives the same bits.
+    fn lanes_in_documented_order<C: CovarianceKind>(model: &Gmm<f32, 3, 3, C>) {
+        let n = BLOCK + 37;
+        let data: std::vec::Vec<[f32; 3]> = (0..n)
+            .map(|i| {
+                let t = i as f32;
+                if i % 11 == 4 {
+                    [f32::NAN, 0.0, 1.0] // weight 0 below
+                } else {
+                    [
+                        (t * 0.7).sin() * 3.0 + (i % 3) as f32 * 6.0,
+                        (t * 1.9).cos() * 2.0,
+                        (t * 0.3).sin() + 0.25,
+                    ]
+                }
+            })
+            .collect();
+        let weights: std::vec::Vec<f32> = (0..n)
+            .map(|i| {
+                if i % 11 == 4 {
+                    0.0
+                } else {
+                    0.5 + (i % 5) as f32 * 0.375
+                }
+            })
+            .collect();
+        let mut stats = SufficientStats::new(model);
+        stats.accumulate_weighted(model, &data, &weights).unwrap();
+
+        let mut reference = Moments::<f32, 3, 3, C>::zero();
+        for (block, w) in data.chunks(BLOCK).zip(weights.chunks(BLOCK)) {
+            reference.add(&by_hand(model, block, w).0).unwrap();
+        }
+        reference.points = weights.iter().filter(|w| **w > 0.0).count();
+        reference.log_likelihood = stats.sums.log_likelihood;
+        assert_eq!(
+            std::format!("{:?}", stats.sums),
+            std::format!("{:?}", reference)
+        );
+
+        // In pieces of 1 to 12 points, each block closed at its end.
+        let mut pieces = SufficientStats::new(model);
+        let mut open = OpenBlock::new();
+        let (mut at, mut step) = (0, 0);
+        while at < n {
+            step = step % 12 + 1;
+            let end = n.min(at + step).min((at / BLOCK + 1) * BLOCK);
+            let w = &weights[at..end];
+            pieces
+                .add_piece(model, &data[at..end], w, at, None, &mut open)
+                .unwrap();
+            at = end;
+            if at % BLOCK == 0 || at == n {
+                pieces.close_block(&mut open).unwrap();
+            }
+        }
+        assert_eq!(
+            std::format!("{:?}", pieces.sums),
+            std::format!("{:?}", stats.sums)
+        );
+    }
+
+    #[test]
+    fn lanes_add_in_the_documented_order_in_any_kind() {
+        let weights = [0.3, 0.3, 0.4];
+        let means = [
+            vector![0.0, 0.0, 0.0],
+            vector![6.0, 0.5, 0.0],
+            vector![12.0, -0.5, 0.5],
+        ];
+        let full = [matrix![1.0, 0.3, 0.0; 0.3, 0.8, 0.1; 0.0, 0.1, 0.5]; 3];
+        lanes_in_documented_order(&Gmm::<f32, 3, 3, Full>::new(weights, means, full).unwrap());
+        let diag = [vector![1.0, 0.8, 0.5]; 3];
+        lanes_in_documented_order(&Gmm::<f32, 3, 3, Diag>::new(weights, means, diag).unwrap());
+        let spherical = Gmm::<f32, 3, 3, Spherical>::new(weights, means, [0.9; 3]).unwrap();
+        lanes_in_documented_order(&spherical);
+        lanes_in_documented_order(&Gmm::<f32, 3, 3, Tied>::new(weights, means, full[0]).unwrap());
+    }
+
+    /// Each kind's term for one lane is [`CovarianceKind::second_push`]'s,
+    /// bit for bit, and `second_from_lanes` puts it where `second_push`
+    /// does; the other lanes stay 0.
+    fn lane_terms_are_second_push<C: CovarianceKind>() {
+        let offsets = [[0.3, -1.7, 2.9], [-0.0, 1e-3, 7.5], [123.456, -0.1, 0.7]];
+        for (d, r) in offsets.iter().zip([0.37, 1.0, 2.5e-3]) {
+            let mut lanes = [[0.0_f64; 4]; LANE_SECOND];
+            C::second_lane(&mut lanes, 2, r, d);
+            assert!(lanes
+                .iter()
+                .all(|s| s[0] == 0.0 && s[1] == 0.0 && s[3] == 0.0));
+            let v = core::array::from_fn(|t| lanes[t][2]);
+            let mut from_lanes = C::second_zero::<f64, 3, 2>();
+            C::second_from_lanes(&mut from_lanes, 1, &v);
+            let mut pushed = C::second_zero::<f64, 3, 2>();
+            C::second_push(&mut pushed, 1, r, &SVector::from(*d));
+            assert_eq!(std::format!("{from_lanes:?}"), std::format!("{pushed:?}"));
+        }
+    }
+
+    #[test]
+    fn a_lane_adds_what_a_point_adds_in_any_kind() {
+        lane_terms_are_second_push::<Full>();
+        lane_terms_are_second_push::<Diag>();
+        lane_terms_are_second_push::<Spherical>();
+        lane_terms_are_second_push::<Tied>();
+    }
+
     /// The sums and the responsibilities written out of an E pass over
     /// `data` (blocks of [`BLOCK`], with `weights`), added point by point
     /// or component by component. Every sum starts at −0 (as online EM's
@@ -785,7 +1203,19 @@ mod tests {
         for (b, block) in data.chunks(BLOCK).enumerate() {
             let w = weights.range(b * BLOCK, block.len());
             let slots = &mut out[b * BLOCK..];
-            let visit = pusher(&mut sums, &shift, block, w, Some(slots), by_component);
+            let mut lanes = LaneSums::zero();
+            let visit = pusher(
+                &mut sums,
+                &mut lanes,
+                &shift,
+                Pass {
+                    block,
+                    weights: w,
+                    out: Some(slots),
+                },
+                by_component,
+                0,
+            );
             estep::block(&model.kernel(), block, w, b * BLOCK, visit).unwrap();
         }
         (sums, out)

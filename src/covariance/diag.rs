@@ -4,7 +4,9 @@
 
 use nalgebra::{SMatrix, SVector};
 
-use super::{each_component, log_norm_from, CovarianceKind, Diag, Moments1, Shape};
+use super::{
+    each_component, log_norm_from, CovarianceKind, Diag, LaneLoops, Moments1, Shape, LANE_SECOND,
+};
 use crate::error::Error;
 use crate::linalg;
 use crate::real::Real;
@@ -168,6 +170,41 @@ impl CovarianceKind for Diag {
         let s = &mut s[k];
         for i in 0..D {
             s[i] += r * d[i] * d[i];
+        }
+    }
+
+    /// Point by point: in lanes an `f32` fit at D = 2, 3 took 1.2–1.3
+    /// times as long with `target-cpu=native`.
+    #[inline]
+    fn lanes<T: Real, const D: usize>() -> Option<LaneLoops> {
+        None
+    }
+
+    /// `(r dᵢ) dᵢ` in entry `i`.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn second_lane<T: Real, const D: usize, const L: usize>(
+        s: &mut [[T; L]; LANE_SECOND],
+        l: usize,
+        r: T,
+        d: &[T; D],
+    ) {
+        for (s, d) in s.iter_mut().zip(d) {
+            if let Some(s) = s.get_mut(l) {
+                *s += r * *d * *d;
+            }
+        }
+    }
+
+    fn second_from_lanes<T: Real, const D: usize, const K: usize>(
+        s: &mut [SVector<T, D>; K],
+        k: usize,
+        v: &[T; LANE_SECOND],
+    ) {
+        if let Some(s) = s.get_mut(k) {
+            for (s, v) in s.iter_mut().zip(v) {
+                *s += *v;
+            }
         }
     }
 

@@ -54,6 +54,65 @@ pub struct Spherical;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Tied;
 
+/// The largest dimension whose statistics hosts add in lanes (see
+/// `stats`): a component's sums, one per lane, are then at most
+/// `1 + LANE_D + LANE_SECOND` vectors.
+pub(crate) const LANE_D: usize = 3;
+
+/// Second-moment sums per component in lanes: the lower triangle at
+/// [`LANE_D`].
+pub(crate) const LANE_SECOND: usize = LANE_D * (LANE_D + 1) / 2;
+
+/// How the loops that add a chunk's statistics in lanes nest (see
+/// [`CovarianceKind::lanes`]). Each lane's sums get the same terms in the
+/// same order either way, so the bits are the same; which one LLVM turns
+/// into better vector code depends on the kind (measured with
+/// `target-cpu=native` on an AVX-512 host; see the kinds' `lanes`).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LaneLoops {
+    /// For each component, each step across the lanes.
+    ComponentsOuter,
+    /// For each lane, its steps over the components.
+    LanesOuter,
+}
+
+/// [`CovarianceKind::second_lane`]'s lower triangle of `r d dᵀ` (full,
+/// tied): `(r dᵢ) dⱼ`, as `linalg::add_outer_lower`.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn lower_lane<T: Real, const D: usize, const L: usize>(
+    s: &mut [[T; L]; LANE_SECOND],
+    l: usize,
+    r: T,
+    d: &[T; D],
+) {
+    let mut t = 0;
+    for (i, di) in d.iter().enumerate() {
+        let rd = *di * r;
+        for dj in d.iter().take(i + 1) {
+            if let Some(s) = s.get_mut(t).and_then(|s| s.get_mut(l)) {
+                *s += rd * *dj;
+            }
+            t += 1;
+        }
+    }
+}
+
+/// [`CovarianceKind::second_from_lanes`] for a lower triangle: entry
+/// `i(i+1)/2 + j` of `v` added to `s[(i, j)]`.
+fn lower_from_lanes<T: Real, const D: usize>(s: &mut SMatrix<T, D, D>, v: &[T; LANE_SECOND]) {
+    let mut t = 0;
+    for i in 0..D {
+        for j in 0..=i {
+            if let Some(v) = v.get(t) {
+                s[(i, j)] += *v;
+            }
+            t += 1;
+        }
+    }
+}
+
 mod sealed {
     pub trait Sealed {}
     impl Sealed for super::Full {}
@@ -219,6 +278,35 @@ pub trait CovarianceKind:
             }
         }
     }
+
+    /// Whether hosts add the statistics in lanes at this `D ≤ LANE_D`
+    /// (see `stats::LaneSums`), with which nesting of the loops; `None`:
+    /// point by point.
+    #[doc(hidden)]
+    fn lanes<T: Real, const D: usize>() -> Option<LaneLoops>;
+
+    /// Adds one component's share `r` of a point at offset `d` (0 if `r`
+    /// is) to lane `l` of its second-moment sums in lanes `s`: the lower
+    /// triangle of `r d dᵀ` (entry `i(i+1)/2 + j` for `j ≤ i`; full,
+    /// tied), its diagonal (diag) or its trace (spherical), as
+    /// [`second_push`](Self::second_push) computes them. Used where
+    /// `D ≤ LANE_D`.
+    #[doc(hidden)]
+    fn second_lane<T: Real, const D: usize, const L: usize>(
+        s: &mut [[T; L]; LANE_SECOND],
+        l: usize,
+        r: T,
+        d: &[T; D],
+    );
+
+    /// Adds component `k`'s [`second_lane`](Self::second_lane) sums,
+    /// each already summed over its lanes (`v`, in that layout), to `s`.
+    #[doc(hidden)]
+    fn second_from_lanes<T: Real, const D: usize, const K: usize>(
+        s: &mut Self::Second<T, D, K>,
+        k: usize,
+        v: &[T; LANE_SECOND],
+    );
 
     /// `true` if a one-pass variance of a live component would lose more
     /// than 4 bits to cancellation, or its moments are not finite: for

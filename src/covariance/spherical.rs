@@ -4,7 +4,10 @@
 
 use nalgebra::{SMatrix, SVector};
 
-use super::{each_component, log_norm_from, CovarianceKind, Moments1, Shape, Spherical};
+use super::{
+    each_component, log_norm_from, CovarianceKind, LaneLoops, Moments1, Shape, Spherical,
+    LANE_SECOND,
+};
 use crate::error::Error;
 use crate::linalg;
 use crate::real::Real;
@@ -157,6 +160,43 @@ impl CovarianceKind for Spherical {
             q += d[i] * d[i];
         }
         s[k] += r * q;
+    }
+
+    /// Lanes outer: with components outer, LLVM vectorised the loop over
+    /// components, with gathers, and a `D = 3` fit took 2.3–2.8 times as
+    /// long as point by point.
+    #[inline]
+    fn lanes<T: Real, const D: usize>() -> Option<LaneLoops> {
+        Some(LaneLoops::LanesOuter)
+    }
+
+    /// `r ‖d‖²` in entry 0, the norm from the first square on (as
+    /// `second_push`, whose −0 start adds nothing to it).
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn second_lane<T: Real, const D: usize, const L: usize>(
+        s: &mut [[T; L]; LANE_SECOND],
+        l: usize,
+        r: T,
+        d: &[T; D],
+    ) {
+        let Some((d0, rest)) = d.split_first() else {
+            return;
+        };
+        let q = rest.iter().fold(*d0 * *d0, |q, d| q + *d * *d);
+        if let Some(s) = s.first_mut().and_then(|s| s.get_mut(l)) {
+            *s += r * q;
+        }
+    }
+
+    fn second_from_lanes<T: Real, const D: usize, const K: usize>(
+        s: &mut SVector<T, K>,
+        k: usize,
+        v: &[T; LANE_SECOND],
+    ) {
+        if let (Some(s), Some(v)) = (s.get_mut(k), v.first()) {
+            *s += *v;
+        }
     }
 
     fn needs_recentring<T: Real, const D: usize, const K: usize>(

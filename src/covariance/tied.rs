@@ -7,7 +7,9 @@
 use nalgebra::{SMatrix, SVector};
 
 use super::full::{scatter, Factor};
-use super::{CovarianceKind, Moments1, Shape, Tied};
+use super::{
+    lower_from_lanes, lower_lane, CovarianceKind, LaneLoops, Moments1, Shape, Tied, LANE_SECOND,
+};
 use crate::error::Error;
 use crate::linalg;
 use crate::real::Real;
@@ -88,6 +90,32 @@ impl CovarianceKind for Tied {
         d: &SVector<T, D>,
     ) {
         linalg::add_outer_lower(s, d, r);
+    }
+
+    /// Lanes outer: components outer was slower at D = 2, 3.
+    #[inline]
+    fn lanes<T: Real, const D: usize>() -> Option<LaneLoops> {
+        Some(LaneLoops::LanesOuter)
+    }
+
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn second_lane<T: Real, const D: usize, const L: usize>(
+        s: &mut [[T; L]; LANE_SECOND],
+        l: usize,
+        r: T,
+        d: &[T; D],
+    ) {
+        lower_lane(s, l, r, d);
+    }
+
+    /// Into the pooled sum: components in turn.
+    fn second_from_lanes<T: Real, const D: usize, const K: usize>(
+        s: &mut SMatrix<T, D, D>,
+        _k: usize,
+        v: &[T; LANE_SECOND],
+    ) {
+        lower_from_lanes(s, v);
     }
 
     // `runs` stays `false`: a run of one component's points would add them
