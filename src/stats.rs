@@ -50,7 +50,7 @@ use crate::real::Real;
 /// in eight interleaved lanes summed at its end, 32-bit targets point by
 /// point (see the README's "Speed on a host"). So the same pass gives the
 /// same bits on every 64-bit host, and on every 32-bit target, and the two
-/// agree to rounding.
+/// agree to rounding (a fit's iterations can then drift apart slightly).
 ///
 /// `==` and `Debug` see every number stored. With full covariance that
 /// includes the upper triangle of each `S2ₖ`, which nothing reads (the
@@ -811,14 +811,17 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     ///
     /// # Errors
     ///
-    /// [`Error::CountOverflow`] past `usize::MAX` points (`self` unchanged).
+    /// [`Error::CountOverflow`] past `usize::MAX` points (`self` and `open`
+    /// unchanged).
     pub(crate) fn close_block(&mut self, open: &mut OpenBlock<T, D, K, C>) -> Result<T, Error> {
         let ll = open.log.total();
+        // A copy, so that on an error `open` is as it was.
+        let mut sums = open.sums;
         if in_lanes::<T, C, D>() {
-            open.lanes.add_to(&mut open.sums);
+            open.lanes.add_to(&mut sums);
         }
-        open.sums.log_likelihood = ll;
-        self.sums.add(&open.sums).ok_or(Error::CountOverflow)?;
+        sums.log_likelihood = ll;
+        self.sums.add(&sums).ok_or(Error::CountOverflow)?;
         *open = OpenBlock::new();
         Ok(ll)
     }
@@ -1045,8 +1048,10 @@ mod tests {
         // Equal values and, through `Debug` (which prints `-0.0` and
         // every digit of the shortest round trip), equal bits. (With the
         // offsets finite, adding a share of 0 at the real offset would
-        // pass too: `an_overflowing_offset_with_no_share_adds_nothing`
-        // and `a_zero_share_keeps_a_negative_zero_sum` catch that.)
+        // pass too: point by point, `an_overflowing_offset_with_no_share_
+        // adds_nothing` and `a_zero_share_keeps_a_negative_zero_sum` catch
+        // that; in lanes, the NaN points of weight 0 in
+        // `lanes_add_in_the_documented_order_in_any_kind`.)
         assert_eq!(stats.sums, reference);
         assert_eq!(
             std::format!("{:?}", stats.sums),

@@ -1,6 +1,6 @@
 //! `f32` fits are as good as `f64` fits on a realistic data set: the seed's
 //! 3-cluster mixture with N = 100 000 points, fitted in both precisions from
-//! the same start with the default options, agree to 7e-7 relative in every
+//! the same start with the default options, agree to 1e-6 relative in every
 //! parameter (measured: 7.3e-7 on a 64-bit host; README, "Blocked sums").
 //!
 //! What makes this hold is how the sums over 100 000 points are kept from

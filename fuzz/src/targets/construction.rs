@@ -3,7 +3,8 @@
 //! `FitOptions::validate`.
 //!
 //! Asserts: no panic; on `Ok` the stored values are exactly the inputs
-//! (weights divided by their sum), read back through every accessor
+//! (weights divided by their sum, or kept when they sum to 1 within `K·ε`:
+//! within `4ε` of `w/Σw` either way), read back through every accessor
 //! (`means`, `covariances`, `components`, `variances`, `covariance`), and
 //! satisfy every invariant; on `Err`, the documented variant for the input:
 //!
