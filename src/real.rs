@@ -11,8 +11,8 @@
 //! is ambiguous and does not compile: nothing can bypass this module by
 //! accident. Every operation therefore gives the same bits on a host and
 //! on a Cortex-M, whatever features other crates turn on; results differ
-//! only where the order of operations does (the statistics' sums in `f32`
-//! at `D ≤ 3`, see `SufficientStats`).
+//! only where the order of operations does (the statistics' sums at
+//! `D ≤ 3`, see `SufficientStats`).
 
 use nalgebra::RealField;
 use rand_core::Rng;

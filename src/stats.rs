@@ -45,10 +45,10 @@ use crate::real::Real;
 /// another model, even one with the same means.
 ///
 /// The order of the sums within a block of 128 points depends on the
-/// target's class, never on its vector width: in `f32` at `D ≤ 3` (full,
-/// spherical and tied covariance), 64-bit targets add the block's points
-/// in eight interleaved lanes summed at its end, 32-bit targets point by
-/// point (see the README's "Speed on a host"). So the same pass gives the
+/// target's class, never on its vector width: at `D ≤ 3` (full and tied
+/// covariance in `f32`, spherical in both), 64-bit targets add the block's
+/// points in eight interleaved lanes summed at its end, 32-bit targets
+/// point by point (see the README's "Speed on a host"). So the same pass gives the
 /// same bits on every 64-bit host, and on every 32-bit target, and the two
 /// agree to rounding (a fit's iterations can then drift apart slightly).
 ///
@@ -310,14 +310,16 @@ impl<T: Real, const K: usize> LaneSums<T, K> {
 }
 
 /// Whether a host adds a block's statistics in lanes ([`LaneSums`]) rather
-/// than point by point: in `f32`, at `D ≤ LANE_D`, for the kinds that ask
-/// for it ([`CovarianceKind::lanes`]). In `f64`, where a vector holds half
-/// as many lanes, the full-covariance `em_step` at D = 2, K = 3 took 1.10
-/// times as long in lanes on the default x86-64 target (0.91 with
-/// `target-cpu=native`), and the choice must not depend on the target's
+/// than point by point: at `D ≤ LANE_D`, where the kind asks for it
+/// ([`CovarianceKind::lanes`]; full and tied covariance in `f32` only,
+/// spherical in both). The choice must not depend on the target's
 /// features: it decides the order of the sums, and so the bits of a fit.
+/// So full covariance in `f64`, where a vector holds half as many lanes,
+/// stays point by point: its `em_step` at D = 2, K = 3 took 1.10 times as
+/// long in lanes on the default x86-64 target (0.91 with
+/// `target-cpu=native`).
 fn in_lanes<T: Real, C: CovarianceKind, const D: usize>() -> bool {
-    SUM_LANES > 0 && D <= LANE_D && size_of::<T>() == 4 && C::lanes::<T, D>().is_some()
+    SUM_LANES > 0 && D <= LANE_D && C::lanes::<T, D>().is_some()
 }
 
 /// A block of an E pass whose points arrive in pieces (see
@@ -987,23 +989,23 @@ mod tests {
     /// the components in turn (each part holds one component of one lane);
     /// with one lane, point by point (all in one part). A point of weight
     /// 0 is left out.
-    fn by_hand<C: CovarianceKind, const D: usize>(
-        model: &Gmm<f32, D, 3, C>,
-        block: &[[f32; D]],
-        weights: &[f32],
-    ) -> (Moments<f32, D, 3, C>, usize) {
+    fn by_hand<T: Real, C: CovarianceKind, const D: usize>(
+        model: &Gmm<T, D, 3, C>,
+        block: &[[T; D]],
+        weights: &[T],
+    ) -> (Moments<T, D, 3, C>, usize) {
         let shift = model.means();
-        let lanes = if in_lanes::<f32, C, D>() { LANES } else { 1 };
-        let mut part = std::vec![[Moments::<f32, D, 3, C>::zero(); 3]; lanes];
+        let lanes = if in_lanes::<T, C, D>() { LANES } else { 1 };
+        let mut part = std::vec![[Moments::<T, D, 3, C>::zero(); 3]; lanes];
         let mut cut = 0;
         for (i, (x, &w)) in block.iter().zip(weights).enumerate() {
-            if w == 0.0 {
+            if w == T::zero() {
                 continue;
             }
             let x = SVector::from(*x);
             let r = model.responsibilities(&x).unwrap() * w;
             for k in 0..3 {
-                if r[k] == 0.0 {
+                if r[k] == T::zero() {
                     cut += 1;
                     continue;
                 }
@@ -1072,7 +1074,7 @@ mod tests {
         zero_shares_add_nothing(&Gmm::<f32, 2, 3, Tied>::new(weights, means, full[0]).unwrap());
     }
 
-    /// A weighted `f32` E pass over two blocks at `D = 3` (the second partial)
+    /// A weighted E pass over two blocks at `D = 3` (the second partial)
     /// adds each sum's terms in the documented order, bit for bit: with
     /// lanes (hosts), point `i` of a block in lane `i mod LANES`, each
     /// component's lanes summed in lane order, then the components in
@@ -1080,39 +1082,40 @@ mod tests {
     /// among them) are left out but keep their lane positions, padding
     /// adds nothing, and the same data fed in pieces that start inside a
     /// chunk gives the same bits.
-    fn lanes_in_documented_order<C: CovarianceKind>(model: &Gmm<f32, 3, 3, C>) {
+    fn lanes_in_documented_order<T: Real, C: CovarianceKind>(model: &Gmm<T, 3, 3, C>) {
         let n = BLOCK + 37;
-        let data: std::vec::Vec<[f32; 3]> = (0..n)
+        let data: std::vec::Vec<[T; 3]> = (0..n)
             .map(|i| {
-                let t = i as f32;
+                let t = i as f64;
                 if i % 11 == 4 {
-                    [f32::NAN, 0.0, 1.0] // weight 0 below
+                    [f64::NAN, 0.0, 1.0].map(T::lit) // weight 0 below
                 } else {
                     [
-                        (t * 0.7).sin() * 3.0 + (i % 3) as f32 * 6.0,
+                        (t * 0.7).sin() * 3.0 + (i % 3) as f64 * 6.0,
                         (t * 1.9).cos() * 2.0,
                         (t * 0.3).sin() + 0.25,
                     ]
+                    .map(T::lit)
                 }
             })
             .collect();
-        let weights: std::vec::Vec<f32> = (0..n)
+        let weights: std::vec::Vec<T> = (0..n)
             .map(|i| {
-                if i % 11 == 4 {
+                T::lit(if i % 11 == 4 {
                     0.0
                 } else {
-                    0.5 + (i % 5) as f32 * 0.375
-                }
+                    0.5 + (i % 5) as f64 * 0.375
+                })
             })
             .collect();
         let mut stats = SufficientStats::new(model);
         stats.accumulate_weighted(model, &data, &weights).unwrap();
 
-        let mut reference = Moments::<f32, 3, 3, C>::zero();
+        let mut reference = Moments::<T, 3, 3, C>::zero();
         for (block, w) in data.chunks(BLOCK).zip(weights.chunks(BLOCK)) {
             reference.add(&by_hand(model, block, w).0).unwrap();
         }
-        reference.points = weights.iter().filter(|w| **w > 0.0).count();
+        reference.points = weights.iter().filter(|w| **w > T::zero()).count();
         reference.log_likelihood = stats.sums.log_likelihood;
         assert_eq!(
             std::format!("{:?}", stats.sums),
@@ -1143,19 +1146,27 @@ mod tests {
 
     #[test]
     fn lanes_add_in_the_documented_order_in_any_kind() {
-        let weights = [0.3, 0.3, 0.4];
-        let means = [
-            vector![0.0, 0.0, 0.0],
-            vector![6.0, 0.5, 0.0],
-            vector![12.0, -0.5, 0.5],
-        ];
-        let full = [matrix![1.0, 0.3, 0.0; 0.3, 0.8, 0.1; 0.0, 0.1, 0.5]; 3];
-        lanes_in_documented_order(&Gmm::<f32, 3, 3, Full>::new(weights, means, full).unwrap());
-        let diag = [vector![1.0, 0.8, 0.5]; 3];
-        lanes_in_documented_order(&Gmm::<f32, 3, 3, Diag>::new(weights, means, diag).unwrap());
-        let spherical = Gmm::<f32, 3, 3, Spherical>::new(weights, means, [0.9; 3]).unwrap();
-        lanes_in_documented_order(&spherical);
-        lanes_in_documented_order(&Gmm::<f32, 3, 3, Tied>::new(weights, means, full[0]).unwrap());
+        fn each_kind<T: Real>() {
+            let weights = [0.3, 0.3, 0.4].map(T::lit);
+            let means = [
+                vector![0.0, 0.0, 0.0],
+                vector![6.0, 0.5, 0.0],
+                vector![12.0, -0.5, 0.5],
+            ]
+            .map(|m| m.map(T::lit));
+            let full = matrix![1.0, 0.3, 0.0; 0.3, 0.8, 0.1; 0.0, 0.1, 0.5].map(T::lit);
+            let model = Gmm::<T, 3, 3, Full>::new(weights, means, [full; 3]).unwrap();
+            lanes_in_documented_order(&model);
+            let diag = [vector![1.0, 0.8, 0.5].map(T::lit); 3];
+            let model = Gmm::<T, 3, 3, Diag>::new(weights, means, diag).unwrap();
+            lanes_in_documented_order(&model);
+            let spherical = [T::lit(0.9); 3];
+            let model = Gmm::<T, 3, 3, Spherical>::new(weights, means, spherical).unwrap();
+            lanes_in_documented_order(&model);
+            lanes_in_documented_order(&Gmm::<T, 3, 3, Tied>::new(weights, means, full).unwrap());
+        }
+        each_kind::<f32>();
+        each_kind::<f64>();
     }
 
     /// Each kind's term for one lane is [`CovarianceKind::second_push`]'s,

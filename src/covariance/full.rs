@@ -227,10 +227,11 @@ impl CovarianceKind for Full {
         linalg::add_outer_lower(&mut s[k], d, r);
     }
 
-    /// Components outer: lanes outer was slower at D = 2 in `f32`.
+    /// In `f32`, components outer (lanes outer was slower at D = 2). Not
+    /// in `f64` (see `stats::in_lanes`).
     #[inline]
     fn lanes<T: Real, const D: usize>() -> Option<LaneLoops> {
-        Some(LaneLoops::ComponentsOuter)
+        (size_of::<T>() == 4).then_some(LaneLoops::ComponentsOuter)
     }
 
     #[allow(clippy::inline_always)]
