@@ -48,9 +48,10 @@ use crate::real::Real;
 /// target's class, never on its vector width: at `D ≤ 3` (full and tied
 /// covariance in `f32`, spherical in both), 64-bit targets add the block's
 /// points in eight interleaved lanes summed at its end, 32-bit targets
-/// point by point (see the README's "Speed on a host"). So the same pass gives the
-/// same bits on every 64-bit host, and on every 32-bit target, and the two
-/// agree to rounding (a fit's iterations can then drift apart slightly).
+/// point by point (see the README's "Speed on a host"). So the same pass
+/// gives the same bits on every 64-bit host, and on every 32-bit target,
+/// and the two agree to rounding (a fit's iterations can then drift apart
+/// slightly).
 ///
 /// `==` and `Debug` see every number stored. With full covariance that
 /// includes the upper triangle of each `S2ₖ`, which nothing reads (the
@@ -224,12 +225,11 @@ const SUM_LANES: usize = if LANES > 1 { LANES } else { 0 };
 /// `D ≤ LANE_D` only (at larger `D`, the sums of one point are themselves
 /// vectors); empty on 32-bit targets.
 // Aligned as the kernel's lanes are (see `estep::Aligned`): before, its
-// place on the stack varied from build to build, and where 256-bit loads
-// and stores straddled cache lines the `f32` fit of `benches/peers/run.sh`
-// at D = 2, K = 3 took 2.8 instead of 2.3 ns (full covariance,
-// `target-cpu=native`; the same binary with and without, interleaved:
-// full and spherical 0.81–0.82 of the time, the rest 1.00). On the default
-// x86-64 target 64 bytes changed nothing (0.99–1.01).
+// place on the stack varied from build to build, and in the builds where
+// 256-bit loads and stores straddled cache lines the `f32` fits of
+// `benches/peers/run.sh` at D = 2, K = 3 (full and spherical covariance,
+// `target-cpu=native`) were markedly slower. On the default x86-64 target
+// 64 bytes changed nothing.
 #[cfg_attr(
     all(target_pointer_width = "64", target_feature = "avx512f"),
     repr(align(64))
@@ -326,9 +326,8 @@ impl<T: Real, const K: usize> LaneSums<T, K> {
 /// spherical in both). The choice must not depend on the target's
 /// features: it decides the order of the sums, and so the bits of a fit.
 /// So full covariance in `f64`, where a vector holds half as many lanes,
-/// stays point by point: its `em_step` at D = 2, K = 3 took 1.10 times as
-/// long in lanes on the default x86-64 target (0.91 with
-/// `target-cpu=native`).
+/// stays point by point: in lanes it was faster with `target-cpu=native`
+/// but slower on the default x86-64 target.
 fn in_lanes<T: Real, C: CovarianceKind, const D: usize>() -> bool {
     SUM_LANES > 0 && D <= LANE_D && C::lanes::<T, D>().is_some()
 }
@@ -460,6 +459,8 @@ fn push_lanes<T, const D: usize, const K: usize, C, P, W>(
         }
     }
     let x = &x;
+    // Two calls, so that the usual `turn` of 0 (every whole block) is a
+    // constant in its own and the rotation folds away.
     if turn == 0 {
         lanes.push::<C, D>(&to_lanes(x, 0), shift, &to_lanes(&r, 0));
     } else {

@@ -173,8 +173,8 @@ impl CovarianceKind for Diag {
         }
     }
 
-    /// Point by point: in lanes an `f32` fit at D = 2, 3 took 1.2–1.3
-    /// times as long with `target-cpu=native`.
+    /// Point by point: in lanes an `f32` fit at D = 2, 3 was slower with
+    /// `target-cpu=native`.
     #[inline]
     fn lanes<T: Real, const D: usize>() -> Option<LaneLoops> {
         None

@@ -164,7 +164,7 @@ impl CovarianceKind for Spherical {
 
     /// In `f32` and `f64`, lanes outer: with components outer, LLVM
     /// vectorised the loop over components, with gathers, and a `D = 3` fit
-    /// took 2.3–2.8 times as long as point by point.
+    /// took over twice as long as point by point.
     #[inline]
     fn lanes<T: Real, const D: usize>() -> Option<LaneLoops> {
         Some(LaneLoops::LanesOuter)

@@ -93,8 +93,8 @@ impl CovarianceKind for Tied {
     }
 
     /// In `f32`, lanes outer (components outer was slower at D = 2, 3).
-    /// Not in `f64`: in lanes an `f64` fit at D = 2 took 1.15–1.25 times
-    /// as long with `target-cpu=native`.
+    /// Not in `f64`: in lanes an `f64` fit at D = 2 was slower with
+    /// `target-cpu=native`.
     #[inline]
     fn lanes<T: Real, const D: usize>() -> Option<LaneLoops> {
         (size_of::<T>() == 4).then_some(LaneLoops::LanesOuter)
