@@ -1,5 +1,6 @@
-//! How data points come in (borrowed, never copied into a buffer), and the
-//! one pass that validates a data set and measures its scale.
+//! How data points come in (borrowed, never copied into a buffer), the
+//! check of sample weights, and the data's scale: the rule, and the one
+//! pass that validates a data set and measures it for the initialisers.
 
 use nalgebra::{Point, SVector};
 
@@ -54,16 +55,14 @@ pub(crate) fn checked<T: Real, const D: usize, P: AsPoint<T, D>>(
 
 /// Checks a whole data set (at least `needed` points, all finite) and
 /// returns its scale: the mean over coordinates of the per-coordinate
-/// variance, `s = (1/D) Σ_d var(x_d)`, the unit of
-/// [`FitOptions::reg_covar`](crate::FitOptions::reg_covar).
+/// variance, `s = (1/D) Σ_d var(x_d)`, the unit in which the initialisers
+/// regularise their starting covariances. (A fit measures the same scale
+/// from its own statistics: [`SufficientStats::scale`](crate::SufficientStats::scale).)
 ///
 /// The variance is computed in the same pass, shifted by the first point
 /// (accurate unless the data sit far from the origin compared with their
-/// spread, where a rough scale is all that is needed). When it is below
-/// what `T` resolves at the data's magnitude (all points identical, or a
-/// spread lost to rounding) the scale is the largest squared coordinate
-/// instead, and 1 if the data are all zero, so a regularisation derived
-/// from it is never 0.
+/// spread, where a rough scale is all that is needed), then passed through
+/// [`scale_from`].
 ///
 /// # Errors
 ///
@@ -74,7 +73,44 @@ pub(crate) fn scan<T: Real, const D: usize, P: AsPoint<T, D>>(
     data: &[P],
     needed: usize,
 ) -> Result<T, Error> {
-    Ok(scan_weighted(data, None, needed)?.0)
+    let needed = needed.max(1);
+    if data.len() < needed {
+        return Err(Error::TooFewPoints {
+            points: data.len(),
+            needed,
+        });
+    }
+    let mut scan = Scan::new();
+    for (index, x) in data.iter().enumerate() {
+        scan.push(x, index)?;
+    }
+    scan.finish(T::from_count(data.len()))
+}
+
+/// The scale of data whose mean per-coordinate variance is `variance` and
+/// whose largest coordinate is `largest` in magnitude: the variance, unless
+/// it is below what `T` resolves at that magnitude (all points identical,
+/// or a spread lost to rounding); then the largest squared coordinate, and
+/// 1 if that is 0 too, so a regularisation derived from it is never 0.
+///
+/// # Errors
+///
+/// [`Error::DataOverflow`] if `variance` is not finite (the sums of
+/// squared deviations overflowed) or the scale overflows `T`.
+pub(crate) fn scale_from<T: Real>(variance: T, largest: T) -> Result<T, Error> {
+    let resolution = T::EPS * largest;
+    let scale = if variance > resolution * resolution {
+        variance
+    } else if largest > T::zero() {
+        largest * largest
+    } else {
+        T::one()
+    };
+    if variance.is_finite() && scale.is_finite() {
+        Ok(scale)
+    } else {
+        Err(Error::DataOverflow)
+    }
 }
 
 /// A sample weight gaussmix accepts: 0, or finite and at least `T`'s
@@ -86,68 +122,62 @@ pub(crate) fn valid_weight<T: Real>(w: T) -> bool {
     w == T::zero() || (w >= T::MIN_NORMAL && w.is_finite())
 }
 
-/// [`scan`] with sample weights: the weights are checked first (finite,
-/// non-negative, a finite total that is not 0, one per point); a point of
-/// weight 0 is left out (not even checked), the others count with their
-/// weight in the scale, as that many copies would. Returns the scale and
-/// the total weight. Without weights every point has weight 1, and the
-/// arithmetic is [`scan`]'s exactly (`x · 1 = x`).
+/// Checks the sample weights of `len` points, if there are any (finite,
+/// non-negative, a finite total that is not 0, one per point, at least
+/// `needed` of them positive), and returns their total: without weights,
+/// `len`, which must be at least `needed`. The points themselves are
+/// checked by the fit's first pass (a non-finite point of positive weight
+/// is [`Error::NonFiniteData`]; one of weight 0 is left out unseen).
 ///
 /// # Errors
 ///
-/// As for [`scan`], counting the points of positive weight, plus
+/// [`Error::TooFewPoints`] (counting the points of positive weight),
 /// [`Error::LengthMismatch`], [`Error::InvalidSampleWeight`] naming the
 /// first bad weight (or where the total overflows) and
 /// [`Error::ZeroTotalWeight`].
-pub(crate) fn scan_weighted<T: Real, const D: usize, P: AsPoint<T, D>>(
-    data: &[P],
+pub(crate) fn total_weight<T: Real>(
+    len: usize,
     weights: Option<&[T]>,
     needed: usize,
-) -> Result<(T, T), Error> {
+) -> Result<T, Error> {
     let needed = needed.max(1);
-    let mut total = T::zero();
-    let mut points = 0usize;
-    if let Some(weights) = weights {
-        if weights.len() != data.len() {
-            return Err(Error::LengthMismatch {
-                expected: data.len(),
-                found: weights.len(),
+    let Some(weights) = weights else {
+        if len < needed {
+            return Err(Error::TooFewPoints {
+                points: len,
+                needed,
             });
         }
-        for (index, &w) in weights.iter().enumerate() {
-            total += w;
-            if !valid_weight(w) || !total.is_finite() {
-                return Err(Error::InvalidSampleWeight { index });
-            }
-            points += usize::from(w > T::zero());
+        return Ok(T::from_count(len));
+    };
+    if weights.len() != len {
+        return Err(Error::LengthMismatch {
+            expected: len,
+            found: weights.len(),
+        });
+    }
+    let mut total = T::zero();
+    let mut points = 0usize;
+    for (index, &w) in weights.iter().enumerate() {
+        total += w;
+        if !valid_weight(w) || !total.is_finite() {
+            return Err(Error::InvalidSampleWeight { index });
         }
-        if total == T::zero() {
-            return Err(Error::ZeroTotalWeight);
-        }
-    } else {
-        total = T::from_count(data.len());
-        points = data.len();
+        points += usize::from(w > T::zero());
+    }
+    if total == T::zero() {
+        return Err(Error::ZeroTotalWeight);
     }
     if points < needed {
         return Err(Error::TooFewPoints { points, needed });
     }
-    let weight = |i: usize| weights.and_then(|w| w.get(i)).copied().unwrap_or(T::one());
-    let mut scan = Scan::new();
-    for (index, x) in data.iter().enumerate() {
-        let w = weight(index);
-        if w != T::zero() {
-            scan.push(x, w, index)?;
-        }
-    }
-    Ok((scan.finish(total)?, total))
+    Ok(total)
 }
 
-/// The scale pass of [`scan_weighted`] a point at a time, so it can stop
-/// and resume anywhere (the bounded-work fit): the same arithmetic in the
-/// same order whatever the pieces.
+/// The sums of [`scan`]'s one pass.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct Scan<T: Real, const D: usize> {
-    /// The first point that counts, origin of the shifted sums.
+struct Scan<T: Real, const D: usize> {
+    /// The first point, origin of the shifted sums.
     origin: Option<SVector<T, D>>,
     sum: SVector<T, D>,
     sum_sq: SVector<T, D>,
@@ -156,7 +186,7 @@ pub(crate) struct Scan<T: Real, const D: usize> {
 
 impl<T: Real, const D: usize> Scan<T, D> {
     /// No points yet.
-    pub(crate) fn new() -> Self {
+    fn new() -> Self {
         Self {
             origin: None,
             sum: SVector::zeros(),
@@ -165,60 +195,39 @@ impl<T: Real, const D: usize> Scan<T, D> {
         }
     }
 
-    /// Adds point `index`, `x`, of weight `w > 0`.
+    /// Adds point `index`, `x`.
     ///
     /// # Errors
     ///
     /// [`Error::NonFiniteData`] naming `index` (nothing added).
     #[inline]
-    pub(crate) fn push<P: AsPoint<T, D>>(
-        &mut self,
-        x: &P,
-        w: T,
-        index: usize,
-    ) -> Result<(), Error> {
+    fn push<P: AsPoint<T, D>>(&mut self, x: &P, index: usize) -> Result<(), Error> {
         let x = checked(x, index)?;
         let origin = *self.origin.get_or_insert(x);
         let d = x - origin;
-        self.sum += d * w;
-        self.sum_sq += d.component_mul(&d) * w;
+        self.sum += d;
+        self.sum_sq += d.component_mul(&d);
         for &c in x.iter() {
             self.largest = Real::max(self.largest, c.abs());
         }
         Ok(())
     }
 
-    /// The scale of the points pushed, of total weight `n`.
+    /// The scale of the `n` points pushed.
     ///
     /// # Errors
     ///
-    /// [`Error::ZeroTotalWeight`] if no point was pushed,
     /// [`Error::DataOverflow`] if the scale overflows.
-    pub(crate) fn finish(&self, n: T) -> Result<T, Error> {
-        if self.origin.is_none() {
-            return Err(Error::ZeroTotalWeight);
+    fn finish(&self, n: T) -> Result<T, Error> {
+        let (sum, sum_sq) = (&self.sum, &self.sum_sq);
+        if !sum_sq.iter().all(|&v| v.is_finite()) {
+            return Err(Error::DataOverflow);
         }
-        let (sum, sum_sq, largest) = (&self.sum, &self.sum_sq, self.largest);
         let mut variance_sum = T::zero();
         for i in 0..D {
             variance_sum += Real::max(sum_sq[i] - sum[i] * (sum[i] / n), T::zero()) / n;
         }
-        let variance = variance_sum / T::from_count(D);
-        // A spread below ε of the coordinates' size (subnormal, or lost to
-        // rounding) is no scale: fall back to the coordinates' size.
-        let resolution = T::EPS * largest;
-        let scale = if variance > resolution * resolution {
-            variance
-        } else if largest > T::zero() {
-            largest * largest
-        } else {
-            T::one()
-        };
-        if scale.is_finite() && sum_sq.iter().all(|&v| v.is_finite()) {
-            Ok(scale)
-        } else {
-            Err(Error::DataOverflow)
-        }
+        scale_from(variance_sum / T::from_count(D), self.largest)
     }
 }
 

@@ -104,8 +104,9 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     /// `reg` is the absolute regularisation added to the covariances'
     /// diagonals (raised to `T`'s resolution and, while the factorisation
     /// fails, tenfold at most three times); [`fit`](crate::fit) passes
-    /// [`FitOptions::reg_covar`](crate::FitOptions::reg_covar) times the
-    /// data's scale. `0` gives the plain maximum-likelihood update.
+    /// [`FitOptions::reg_covar`](crate::FitOptions::reg_covar) times these
+    /// statistics' [`scale`](Self::scale). `0` gives the plain
+    /// maximum-likelihood update.
     ///
     /// # Errors
     ///

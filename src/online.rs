@@ -6,11 +6,10 @@ use core::ops::ControlFlow;
 use nalgebra::SVector;
 
 use crate::covariance::{CovarianceKind, Full};
-use crate::data::{checked, scan, AsPoint};
+use crate::data::{checked, AsPoint};
 use crate::error::Error;
 use crate::estep;
 use crate::fit::{fit, FitOptions};
-use crate::linalg;
 use crate::mixture::Gmm;
 use crate::mstep;
 use crate::real::Real;
@@ -450,13 +449,14 @@ impl<T: Real, const D: usize, const K: usize, const W: usize, C: CovarianceKind>
             return Ok(());
         };
         let options = &self.options.fit;
-        let scale = scan(points, K)?;
         let go = |_: &_| ControlFlow::Continue(());
         let model = fit(points, self.model, options, go)?.model;
         let mut stats = SufficientStats::new(&model);
         stats.accumulate_slice(&model, points)?;
+        // The scale of the warm-up points, as the fit's M-steps measure it.
+        let reg = stats.absolute_reg(options.reg_covar)?;
         stats.forget(T::one() / T::from_count(W));
-        self.reg = linalg::absolute_reg(options.reg_covar, scale);
+        self.reg = reg;
         self.model = model;
         self.stage = Stage::Running(stats);
         self.since_refresh = 0;

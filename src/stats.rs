@@ -4,9 +4,10 @@
 use nalgebra::SVector;
 
 use crate::covariance::{CovarianceKind, Full, LaneLoops, Moments1, LANE_D, LANE_SECOND};
-use crate::data::{checked, valid_weight, AsPoint};
+use crate::data::{self, checked, valid_weight, AsPoint};
 use crate::error::Error;
 use crate::estep::{self, Chunk, LogSum, Weights, BLOCK, LANES};
+use crate::linalg;
 use crate::mixture::Gmm;
 use crate::real::Real;
 
@@ -933,6 +934,80 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     /// Soft counts `Nₖ = Σᵢ rᵢₖ`.
     pub fn counts(&self) -> &SVector<T, K> {
         &self.sums.counts
+    }
+
+    /// The scale of the data accumulated: the mean over coordinates of
+    /// their (weighted) variance, `s = (1/D) Σ_d var(x_d)`, the unit of
+    /// [`FitOptions::reg_covar`](crate::FitOptions::reg_covar). Every fit
+    /// regularises its M-step with `reg_covar · s` from the statistics that
+    /// M-step reads, so a caller of [`m_step`](Self::m_step) can do the same.
+    ///
+    /// The responsibilities of each point sum to 1, so the data's scatter
+    /// about their mean `μ` is the sum over components of each one's
+    /// scatter about `μ`: `Σᵢ rᵢₖ ‖xᵢ − μ‖² = tr S2ₖ + 2 (cₖ − μ)·S1ₖ +
+    /// Nₖ ‖cₖ − μ‖²` about its shift `cₖ`, with `μ = Σₖ (S1ₖ + Nₖ cₖ) / N`.
+    /// Only the live components count (a soft count above `ε N`, as in the
+    /// M-step; tied covariance pools every share). The one-pass terms cancel
+    /// at most as much as [`needs_recentring`](Self::needs_recentring)
+    /// allows, so statistics ready for the M-step give the scale to a few
+    /// units of rounding; it equals the data's variance to rounding, not bit
+    /// for bit, and a fit's successive M-steps may see it differ in the
+    /// last bits. Below what `T` resolves at the data's magnitude (all
+    /// points identical, or a spread lost to rounding) the scale is the
+    /// largest squared coordinate of `μ` instead, and 1 if that is 0.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TooFewPoints`] if nothing was accumulated,
+    /// [`Error::DataOverflow`] if the scatter overflows `T`.
+    pub fn scale(&self) -> Result<T, Error> {
+        let m = self.first_order();
+        let mut n = T::zero();
+        let mut sum = SVector::<T, D>::zeros();
+        for k in 0..K {
+            if m.live[k] {
+                n += m.counts[k];
+                sum += m.first[k] + self.shift[k] * m.counts[k];
+            }
+        }
+        if self.sums.points == 0 || !(n > T::zero()) {
+            return Err(Error::TooFewPoints {
+                points: 0,
+                needed: 1,
+            });
+        }
+        let mean = sum / n;
+        let mut scatter = C::second_trace(&self.sums.second, &m.live);
+        for k in 0..K {
+            if m.live[k] {
+                let a = self.shift[k] - mean;
+                scatter += T::lit(2.0) * a.dot(&m.first[k]) + m.counts[k] * a.dot(&a);
+            }
+        }
+        // Rounding may leave a zero scatter slightly negative; a NaN
+        // (overflowed terms) stays NaN, for `scale_from` to report.
+        let scatter = if scatter < T::zero() {
+            T::zero()
+        } else {
+            scatter
+        };
+        let variance = scatter / n / T::from_count(D);
+        let largest = mean.iter().fold(T::zero(), |l, v| Real::max(l, v.abs()));
+        data::scale_from(variance, largest)
+    }
+
+    /// The absolute regularisation of a request `relative` to the data's
+    /// [`scale`](Self::scale), which is only measured when `relative > 0`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`scale`](Self::scale).
+    pub(crate) fn absolute_reg(&self, relative: T) -> Result<T, Error> {
+        if relative > T::zero() {
+            Ok(linalg::absolute_reg(relative, self.scale()?))
+        } else {
+            Ok(T::zero())
+        }
     }
 
     /// Counts, first moments and which components are live: a soft count

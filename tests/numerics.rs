@@ -482,3 +482,99 @@ fn spherical_accepts_what_diag_accepts() {
         }
     }
 }
+
+/// The mean per-coordinate variance of `data` weighted by `w`, two-pass.
+fn variance_of(data: &[SVector<f64, 2>], w: &[f64]) -> f64 {
+    let n: f64 = w.iter().sum();
+    let mean = data
+        .iter()
+        .zip(w)
+        .map(|(x, w)| x * *w)
+        .sum::<SVector<f64, 2>>()
+        / n;
+    let scatter: f64 = data
+        .iter()
+        .zip(w)
+        .map(|(x, w)| (x - mean).norm_squared() * w)
+        .sum();
+    scatter / n / 2.0
+}
+
+/// The scale `reg_covar` is relative to, as every fit measures it from the
+/// statistics its M-step reads: the data's mean per-coordinate variance
+/// whatever the model they were accumulated under (a far one leaves large
+/// first moments about its means to cancel), for every kind, weighted or
+/// not.
+fn measures_the_data_scale<C: gaussmix::CovarianceKind>() {
+    let offset = vector![1e3, -2e3];
+    let data: Vec<SVector<f64, 2>> = common::sample(&common::three_clusters(), 700, 3)
+        .iter()
+        .map(|x| x + offset)
+        .collect();
+    let ones = vec![1.0; data.len()];
+    let w: Vec<f64> = (0..data.len()).map(|i| (i % 5) as f64 * 0.5).collect();
+    let fitted: Gmm<f64, 2, 3, C> = init::random_points(&data, &mut common::rng(4)).unwrap();
+    // Means picked from the data moved by (40, −60): far from their points.
+    let moved: Vec<SVector<f64, 2>> = data.iter().map(|x| x + vector![40.0, -60.0]).collect();
+    let far: Gmm<f64, 2, 3, C> = init::random_points(&moved, &mut common::rng(4)).unwrap();
+    for model in [fitted, far] {
+        let mut plain = SufficientStats::new(&model);
+        plain.accumulate_slice(&model, &data).unwrap();
+        let expected = variance_of(&data, &ones);
+        let got = plain.scale().unwrap();
+        assert!((got / expected - 1.0).abs() < 1e-11, "{got} vs {expected}");
+        let mut weighted = SufficientStats::new(&model);
+        weighted.accumulate_weighted(&model, &data, &w).unwrap();
+        let expected = variance_of(&data, &w);
+        let got = weighted.scale().unwrap();
+        assert!((got / expected - 1.0).abs() < 1e-11, "{got} vs {expected}");
+    }
+}
+
+#[test]
+fn statistics_measure_the_data_scale() {
+    measures_the_data_scale::<Full>();
+    measures_the_data_scale::<Diag>();
+    measures_the_data_scale::<Spherical>();
+    measures_the_data_scale::<Tied>();
+    // No spread: the mean's largest squared coordinate, or 1 at 0.
+    let model = one::<f64>(3.0, 1.0);
+    let mut same = SufficientStats::new(&model);
+    same.accumulate_slice(&model, &[[-4.0]; 5]).unwrap();
+    assert_eq!(same.scale(), Ok(16.0));
+    let mut zeros = SufficientStats::new(&model);
+    zeros.accumulate_slice(&model, &[[0.0]; 5]).unwrap();
+    assert_eq!(zeros.scale(), Ok(1.0));
+    assert_eq!(
+        SufficientStats::new(&model).scale(),
+        Err(Error::TooFewPoints {
+            points: 0,
+            needed: 1
+        })
+    );
+}
+
+/// A spread that overflows `T` is an error of the fit, and so is a
+/// non-finite point, found by the first pass (there is no separate scan).
+#[test]
+fn fits_report_an_overflowing_spread_and_bad_points() {
+    let data = [[-1e19f32], [-1.1e19], [1e19], [1.1e19]];
+    let start = Gmm::<f32, 1, 2>::new(
+        [0.5, 0.5],
+        [vector![-1e19], vector![1e19]],
+        [SMatrix::from_element(1e36); 2],
+    )
+    .unwrap();
+    let options = FitOptions::default();
+    assert_eq!(start.fit(&data, &options), Err(Error::DataOverflow));
+    assert_eq!(em_step(&data, &start, 1e-6), Err(Error::DataOverflow));
+    // Without regularisation the spread is not measured.
+    assert!(start.fit(&data, &options.with_reg_covar(0.0)).is_ok());
+    let mut bad = ordinary::<f64>();
+    bad[7] = [f64::NAN];
+    let model = one::<f64>(0.5, 0.1);
+    assert_eq!(
+        em_step(&bad, &model, 1e-6),
+        Err(Error::NonFiniteData { index: 7 })
+    );
+}

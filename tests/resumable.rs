@@ -95,7 +95,7 @@ fn same_as_fit<T: Real, C: CovarianceKind>(options: FitOptions<T>) {
         assert_eq!(report, expected, "budget {budget}");
         if budget == 1 {
             // One point per call: a call per point and pass, at least.
-            assert!(calls > 1000 * (expected.iterations + 1));
+            assert!(calls >= 1000 * (expected.iterations + 1));
         }
     }
 }

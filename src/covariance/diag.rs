@@ -208,6 +208,16 @@ impl CovarianceKind for Diag {
         }
     }
 
+    fn second_trace<T: Real, const D: usize, const K: usize>(
+        s: &[SVector<T, D>; K],
+        live: &[bool; K],
+    ) -> T {
+        s.iter()
+            .zip(live)
+            .filter(|(_, &l)| l)
+            .fold(T::zero(), |t, (s, _)| t + s.sum())
+    }
+
     fn needs_recentring<T: Real, const D: usize, const K: usize>(
         s: &[SVector<T, D>; K],
         m: &Moments1<T, D, K>,

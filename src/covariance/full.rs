@@ -295,6 +295,16 @@ impl CovarianceKind for Full {
         s[k] = sums;
     }
 
+    fn second_trace<T: Real, const D: usize, const K: usize>(
+        s: &[SMatrix<T, D, D>; K],
+        live: &[bool; K],
+    ) -> T {
+        s.iter()
+            .zip(live)
+            .filter(|(_, &l)| l)
+            .fold(T::zero(), |t, (s, _)| t + s.trace())
+    }
+
     fn needs_recentring<T: Real, const D: usize, const K: usize>(
         s: &[SMatrix<T, D, D>; K],
         m: &Moments1<T, D, K>,

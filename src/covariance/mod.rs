@@ -308,6 +308,17 @@ pub trait CovarianceKind:
         v: &[T; LANE_SECOND],
     );
 
+    /// The trace of the second moments of the components `live` marks,
+    /// `Σₖ tr S2ₖ` (tied: of the pooled sum, which holds every component's
+    /// share): the scatter about the shifts that
+    /// [`SufficientStats::scale`](crate::SufficientStats::scale) turns into
+    /// the data's variance.
+    #[doc(hidden)]
+    fn second_trace<T: Real, const D: usize, const K: usize>(
+        s: &Self::Second<T, D, K>,
+        live: &[bool; K],
+    ) -> T;
+
     /// `true` if a one-pass variance of a live component would lose more
     /// than 4 bits to cancellation, or its moments are not finite: for
     /// some diagonal entry, `raw = S2ᵢᵢ/N` is not finite or

@@ -199,6 +199,16 @@ impl CovarianceKind for Spherical {
         }
     }
 
+    fn second_trace<T: Real, const D: usize, const K: usize>(
+        s: &SVector<T, K>,
+        live: &[bool; K],
+    ) -> T {
+        s.iter()
+            .zip(live)
+            .filter(|(_, &l)| l)
+            .fold(T::zero(), |t, (s, _)| t + *s)
+    }
+
     fn needs_recentring<T: Real, const D: usize, const K: usize>(
         s: &SVector<T, K>,
         m: &Moments1<T, D, K>,

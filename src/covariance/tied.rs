@@ -123,6 +123,14 @@ impl CovarianceKind for Tied {
     // `runs` stays `false`: a run of one component's points would add them
     // to the pooled sum in another order than point by point.
 
+    /// The pooled trace: every component's share is in it.
+    fn second_trace<T: Real, const D: usize, const K: usize>(
+        s: &SMatrix<T, D, D>,
+        _live: &[bool; K],
+    ) -> T {
+        s.trace()
+    }
+
     /// On the pooled diagonal: `raw = Σₖ S2ₖ,ᵢᵢ / N` against
     /// `Σₖ Nₖ δₖᵢ² / N` over the live components.
     fn needs_recentring<T: Real, const D: usize, const K: usize>(

@@ -20,10 +20,9 @@ pub use restarts::fit_restarts;
 pub use resumable::{Phase, Position, Progress, ResumableFit};
 
 use crate::covariance::CovarianceKind;
-use crate::data::{scan, scan_weighted, AsPoint};
+use crate::data::{total_weight, AsPoint};
 use crate::error::Error;
 use crate::estep::{Weights, BLOCK};
-use crate::linalg;
 use crate::mixture::{finite_likelihood, Gmm};
 use crate::mstep::{self, Frozen};
 use crate::real::Real;
@@ -69,10 +68,13 @@ const MAX_RECENTRED_PASSES: usize = 64;
 ///
 /// * [`Error::InvalidOption`] for a bad option;
 /// * [`Error::TooFewPoints`] for fewer points than components (or none);
-/// * [`Error::NonFiniteData`] naming the first point with a NaN or infinity;
-/// * [`Error::DataOverflow`] if the data's spread overflows `T`;
-/// * [`Error::ZeroDensity`] if a point's density underflows under every
-///   component;
+/// * [`Error::NonFiniteData`] naming the first point with a NaN or
+///   infinity, or [`Error::ZeroDensity`] naming the first point whose
+///   density underflows under every component, whichever comes first: the
+///   first pass checks the points as it reads them, before any M-step;
+/// * [`Error::DataOverflow`] if the data's spread (the
+///   [scale](SufficientStats::scale) that `reg_covar` is relative to)
+///   overflows `T`;
 /// * [`Error::LikelihoodOverflow`] if the total log-likelihood of the
 ///   model to be returned overflows `T` (the callback may see `−∞` for a
 ///   start astronomically far from the data, and the fit goes on);
@@ -208,9 +210,10 @@ where
 ///   negative, NaN, infinite or subnormal, or where the weights' total
 ///   overflows;
 /// * [`Error::ZeroTotalWeight`] if every weight is 0;
-/// * [`Error::DataOverflow`] if the weighted squared deviations overflow
-///   (huge weights), [`Error::LikelihoodOverflow`] if the weighted
-///   log-likelihood does (the callback may then have seen `±∞`).
+/// * [`Error::MomentOverflow`] if the weighted second moments overflow
+///   (huge weights) and [`Error::DataOverflow`] if the weighted spread
+///   does, [`Error::LikelihoodOverflow`] if the weighted log-likelihood
+///   does (the callback may then have seen `±∞`).
 ///
 /// # Example
 ///
@@ -278,8 +281,8 @@ where
 }
 
 /// Every fit of this module after its own checks: the options, then the
-/// data and weights ([`scan_weighted`], which also gives the data's scale
-/// and total weight), then the loop with `weights` on every pass.
+/// weights and the number of points ([`total_weight`]), then the loop with
+/// `weights` on every pass (the first of which checks the points).
 fn checked_run_in_place<T, const D: usize, const K: usize, C, P, W, F>(
     data: &[P],
     weights: W,
@@ -296,11 +299,10 @@ where
     F: FnMut(&Iteration<T>) -> ControlFlow<()>,
 {
     options.validate()?;
-    let (scale, total) = scan_weighted(data, weights.all(), K)?;
+    let total = total_weight(data.len(), weights.all(), K)?;
     run(
         model,
         options,
-        scale,
         total,
         callback,
         |m, s, out| e_pass(data, weights, m, s, out),
@@ -329,14 +331,14 @@ where
     P: AsPoint<T, D>,
 {
     FitOptions::default().with_reg_covar(reg_covar).validate()?;
-    let reg = linalg::absolute_reg(reg_covar, scan(data, K)?);
+    total_weight::<T>(data.len(), None, K)?;
     let mut pass =
         |m: &Gmm<T, D, K, C>, s: &mut SufficientStats<T, D, K, C>| e_pass(data, (), m, s, None);
     let mut stats = SufficientStats::new(model);
     pass(model, &mut stats)?;
     let log_likelihood = finite_likelihood(stats.log_likelihood())?;
     let mut next = *model;
-    let effective_reg_covar = m_step(&mut pass, &mut next, &mut stats, reg, Frozen::NONE)?;
+    let effective_reg_covar = m_step(&mut pass, &mut next, &mut stats, reg_covar, Frozen::NONE)?;
     let model = next;
     Ok(EmStep {
         model,
@@ -351,13 +353,14 @@ where
 /// same responsibilities under the same model, so only the rounding of the
 /// covariances changes. `stats` (accumulated under `model`) may be replaced
 /// by a recentred pass, which `pass` makes (it accumulates the whole data
-/// into empty statistics); then the M-step overwrites `model` and returns
-/// the regularisation it added.
+/// into empty statistics); then the M-step, regularised by `reg_covar`
+/// times the final statistics' [scale](SufficientStats::scale), overwrites
+/// `model` and returns the regularisation it added.
 fn m_step<T, const D: usize, const K: usize, C, E>(
     pass: &mut E,
     model: &mut Gmm<T, D, K, C>,
     stats: &mut SufficientStats<T, D, K, C>,
-    reg: T,
+    reg_covar: T,
     frozen: Frozen,
 ) -> Result<T, Error>
 where
@@ -371,6 +374,7 @@ where
         pass(model, stats)?;
         passes += 1;
     }
+    let reg = stats.absolute_reg(reg_covar)?;
     mstep::m_step(stats, model, reg, frozen)
 }
 
@@ -431,13 +435,12 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Gmm<T, D, K, C>
     }
 }
 
-/// The EM loop over data of total weight `n` (validated, of `scale`; `n` is
-/// the number of points when they are not weighted), whose E passes `pass`
-/// makes, writing responsibilities when asked.
+/// The EM loop over data of total weight `n` (the number of points when
+/// they are not weighted), whose E passes `pass` makes, writing
+/// responsibilities when asked.
 pub(crate) fn run<T, const D: usize, const K: usize, C, F, E>(
     model: &mut Gmm<T, D, K, C>,
     options: &FitOptions<T>,
-    scale: T,
     n: T,
     mut callback: F,
     mut pass: E,
@@ -453,7 +456,6 @@ where
         Option<&mut [SVector<T, K>]>,
     ) -> Result<(), Error>,
 {
-    let reg = linalg::absolute_reg(options.reg_covar, scale);
     let mut tracker = Tracker::new();
     loop {
         let mut stats = SufficientStats::new(model);
@@ -469,7 +471,7 @@ where
             &mut |m, s| pass(m, s, None),
             model,
             &mut stats,
-            reg,
+            options.reg_covar,
             options.frozen,
         )?;
         tracker.stepped(&it, reg_added);

@@ -35,8 +35,10 @@ pub struct FitOptions<T: Real> {
     /// M-step adds `λ = reg_covar · s` to the diagonal of every covariance
     /// (variance), where `s` is the data's mean per-coordinate variance
     /// (`(1/D) Σ_d var(x_d)`; for data whose points are all identical, the
-    /// largest squared coordinate). Finite and ≥ 0; 0 gives the plain
-    /// maximum-likelihood update.
+    /// largest squared coordinate). Each M-step measures `s` from the
+    /// statistics it reads ([`SufficientStats::scale`](crate::SufficientStats::scale)),
+    /// so no pass over the data is spent on it. Finite and ≥ 0; 0 gives the
+    /// plain maximum-likelihood update.
     ///
     /// `λ` is at least `T`'s smallest normal number. A covariance that does
     /// not factorise with it (singular, or lost to rounding) gets at least

@@ -15,7 +15,7 @@ use std::vec::Vec;
 
 use super::{run, FitOptions, FitReport, Iteration};
 use crate::covariance::CovarianceKind;
-use crate::data::{scan, AsPoint};
+use crate::data::{total_weight, AsPoint};
 use crate::error::Error;
 use crate::estep::BLOCK;
 use crate::mixture::Gmm;
@@ -76,13 +76,12 @@ where
     F: FnMut(&Iteration<T>) -> ControlFlow<()>,
 {
     options.validate()?;
-    let scale = scan(data, K)?;
+    let n = total_weight(data.len(), None, K)?;
     let mut model = init;
     let summary = run(
         &mut model,
         options,
-        scale,
-        T::from_count(data.len()),
+        n,
         callback,
         |model, stats, _| sharded_pass(data, threads.get(), model, stats),
         None,

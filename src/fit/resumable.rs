@@ -3,10 +3,9 @@
 //! points at a time.
 
 use crate::covariance::{CovarianceKind, Full};
-use crate::data::{AsPoint, Scan};
+use crate::data::AsPoint;
 use crate::error::Error;
 use crate::estep::BLOCK;
-use crate::linalg;
 use crate::mixture::Gmm;
 use crate::mstep;
 use crate::real::Real;
@@ -15,8 +14,8 @@ use crate::stats::{OpenBlock, SufficientStats};
 use super::{recentre, FitOptions, FitReport, Iteration, Tracker};
 
 /// [`fit`](crate::fit) in slices of bounded work: each call to
-/// [`advance`](Self::advance) processes at most `budget` points (of the
-/// data check or of an E pass) and at most one M-step, then returns where
+/// [`advance`](Self::advance) processes at most `budget` points of an E
+/// pass and at most one M-step, then returns where
 /// the fit stands. Run to the end it returns the same [`FitReport`] as
 /// [`fit`](crate::fit) on the same data, options and start, bit for bit:
 /// the passes make the same operations in the same order, only spread over
@@ -74,10 +73,9 @@ pub struct ResumableFit<T: Real, const D: usize, const K: usize, C: CovarianceKi
     len: Option<usize>,
     /// The next point of the current pass.
     next: usize,
-    /// Total weight (the number of points) and the absolute
-    /// regularisation, once the data check is done.
+    /// Total weight (the number of points), once the first call has seen
+    /// the data.
     n: T,
-    reg: T,
     tracker: Tracker<T>,
     /// The trace entry of the last scoring pass.
     last: Option<Iteration<T>>,
@@ -87,8 +85,6 @@ pub struct ResumableFit<T: Real, const D: usize, const K: usize, C: CovarianceKi
 /// Where the state machine is.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Stage<T: Real, const D: usize, const K: usize, C: CovarianceKind> {
-    /// Checking the data and measuring its scale.
-    Scan(Scan<T, D>),
     /// An E pass under the model; `recentred` is 0 for the pass that
     /// scores it, else the number of the recentred pass.
     Pass {
@@ -140,9 +136,8 @@ pub struct Position<T: Real> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Phase {
-    /// Checking the data (finite, enough points) and measuring its scale.
-    Checking,
-    /// An E pass scoring the current model and gathering its statistics.
+    /// An E pass scoring the current model and gathering its statistics
+    /// (the first one also checks the points).
     Scoring,
     /// A recentred E pass before the M-step (see
     /// [`SufficientStats::needs_recentring`]).
@@ -154,7 +149,8 @@ pub enum Phase {
 
 impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> ResumableFit<T, D, K, C> {
     /// A fit of `init` with `options`, not started: the first call to
-    /// [`advance`](Self::advance) starts checking the data.
+    /// [`advance`](Self::advance) checks the number of points and starts
+    /// the first E pass.
     ///
     /// # Errors
     ///
@@ -167,10 +163,13 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> ResumableFit<T,
             len: None,
             next: 0,
             n: T::one(),
-            reg: T::zero(),
             tracker: Tracker::new(),
             last: None,
-            stage: Stage::Scan(Scan::new()),
+            stage: Stage::Pass {
+                stats: SufficientStats::new(&init),
+                open: OpenBlock::new(),
+                recentred: 0,
+            },
         })
     }
 
@@ -240,19 +239,6 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> ResumableFit<T,
             match &mut self.stage {
                 Stage::Failed(e) => return Err(*e),
                 Stage::Done(report) => return Ok(Progress::Done(*report)),
-                Stage::Scan(scan) => {
-                    let end = len.min(self.next.saturating_add(left));
-                    for (i, x) in data.iter().enumerate().take(end).skip(self.next) {
-                        scan.push(x, T::one(), i)?;
-                    }
-                    left -= end - self.next;
-                    self.next = end;
-                    if end == len {
-                        let scale = scan.finish(self.n)?;
-                        self.reg = linalg::absolute_reg(self.options.reg_covar, scale);
-                        self.start_pass();
-                    }
-                }
                 Stage::Pass {
                     stats,
                     open,
@@ -299,8 +285,9 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> ResumableFit<T,
                         break;
                     } else {
                         let stats = *stats;
+                        let reg = stats.absolute_reg(self.options.reg_covar)?;
                         let added =
-                            mstep::m_step(&stats, &mut self.model, self.reg, self.options.frozen)?;
+                            mstep::m_step(&stats, &mut self.model, reg, self.options.frozen)?;
                         stepped = true;
                         if let Some(it) = &self.last {
                             self.tracker.stepped(it, added);
@@ -329,7 +316,6 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> ResumableFit<T,
     /// Where the fit stands (while it is working).
     fn position(&self) -> Position<T> {
         let phase = match &self.stage {
-            Stage::Scan(_) => Phase::Checking,
             Stage::Pass { recentred: 0, .. } => Phase::Scoring,
             Stage::Pass { .. } => Phase::Recentring,
             Stage::MStep { .. } | Stage::Done(_) | Stage::Failed(_) => Phase::MStep,
