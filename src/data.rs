@@ -1,6 +1,6 @@
 //! How data points come in (borrowed, never copied into a buffer), the
-//! check of sample weights, and the data's scale: the rule, and the one
-//! pass that validates a data set and measures it for the initialisers.
+//! check of sample weights, and the rule that makes a variance the data's
+//! scale.
 
 use nalgebra::{Point, SVector};
 
@@ -51,40 +51,6 @@ pub(crate) fn checked<T: Real, const D: usize, P: AsPoint<T, D>>(
     } else {
         Err(Error::NonFiniteData { index })
     }
-}
-
-/// Checks a whole data set (at least `needed` points, all finite) and
-/// returns its scale: the mean over coordinates of the per-coordinate
-/// variance, `s = (1/D) Σ_d var(x_d)`, the unit in which the initialisers
-/// regularise their starting covariances. (A fit measures the same scale
-/// from its own statistics: [`SufficientStats::scale`](crate::SufficientStats::scale).)
-///
-/// The variance is computed in the same pass, shifted by the first point
-/// (accurate unless the data sit far from the origin compared with their
-/// spread, where a rough scale is all that is needed), then passed through
-/// [`scale_from`].
-///
-/// # Errors
-///
-/// [`Error::TooFewPoints`], [`Error::NonFiniteData`] naming the first bad
-/// point, or [`Error::DataOverflow`] if the scale (a sum of squared
-/// deviations) overflows `T`.
-pub(crate) fn scan<T: Real, const D: usize, P: AsPoint<T, D>>(
-    data: &[P],
-    needed: usize,
-) -> Result<T, Error> {
-    let needed = needed.max(1);
-    if data.len() < needed {
-        return Err(Error::TooFewPoints {
-            points: data.len(),
-            needed,
-        });
-    }
-    let mut scan = Scan::new();
-    for (index, x) in data.iter().enumerate() {
-        scan.push(x, index)?;
-    }
-    scan.finish(T::from_count(data.len()))
 }
 
 /// The scale of data whose mean per-coordinate variance is `variance` and
@@ -174,89 +140,58 @@ pub(crate) fn total_weight<T: Real>(
     Ok(total)
 }
 
-/// The sums of [`scan`]'s one pass.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Scan<T: Real, const D: usize> {
-    /// The first point, origin of the shifted sums.
-    origin: Option<SVector<T, D>>,
-    sum: SVector<T, D>,
-    sum_sq: SVector<T, D>,
-    largest: T,
-}
-
-impl<T: Real, const D: usize> Scan<T, D> {
-    /// No points yet.
-    fn new() -> Self {
-        Self {
-            origin: None,
-            sum: SVector::zeros(),
-            sum_sq: SVector::zeros(),
-            largest: T::zero(),
-        }
-    }
-
-    /// Adds point `index`, `x`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NonFiniteData`] naming `index` (nothing added).
-    #[inline]
-    fn push<P: AsPoint<T, D>>(&mut self, x: &P, index: usize) -> Result<(), Error> {
-        let x = checked(x, index)?;
-        let origin = *self.origin.get_or_insert(x);
-        let d = x - origin;
-        self.sum += d;
-        self.sum_sq += d.component_mul(&d);
-        for &c in x.iter() {
-            self.largest = Real::max(self.largest, c.abs());
-        }
-        Ok(())
-    }
-
-    /// The scale of the `n` points pushed.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::DataOverflow`] if the scale overflows.
-    fn finish(&self, n: T) -> Result<T, Error> {
-        let (sum, sum_sq) = (&self.sum, &self.sum_sq);
-        if !sum_sq.iter().all(|&v| v.is_finite()) {
-            return Err(Error::DataOverflow);
-        }
-        let mut variance_sum = T::zero();
-        for i in 0..D {
-            variance_sum += Real::max(sum_sq[i] - sum[i] * (sum[i] / n), T::zero()) / n;
-        }
-        scale_from(variance_sum / T::from_count(D), self.largest)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn scale_is_mean_variance_with_fallbacks() {
-        // Variances 1 and 4 (population): mean 2.5.
-        let data = [[0.0, 0.0], [2.0, 4.0], [0.0, 4.0], [2.0, 0.0]];
-        assert!((scan::<f64, 2, _>(&data, 1).unwrap() - 2.5).abs() < 1e-15);
-        let same = [[3.0f32, -4.0]; 5];
-        assert_eq!(scan::<f32, 2, _>(&same, 2).unwrap(), 16.0);
-        assert_eq!(scan::<f32, 2, _>(&[[0.0f32; 2]; 3], 1).unwrap(), 1.0);
-        let huge = [[3e38f32, 0.0], [-3e38, 0.0]];
-        assert_eq!(scan::<f32, 2, _>(&huge, 1), Err(Error::DataOverflow));
-        let far_apart = [[-1e20f32], [1e20]];
-        assert_eq!(scan::<f32, 1, _>(&far_apart, 1), Err(Error::DataOverflow));
+    fn scale_is_the_variance_with_fallbacks() {
+        assert_eq!(scale_from(2.5, 4.0), Ok(2.5));
+        // A spread below what `T` resolves at the data's size: the size.
+        assert_eq!(scale_from(1e-40f64, 4.0), Ok(16.0));
+        assert_eq!(scale_from(0.0f32, 4.0), Ok(16.0));
+        assert_eq!(scale_from(0.0f32, 0.0), Ok(1.0));
+        assert_eq!(scale_from(f32::INFINITY, 1.0), Err(Error::DataOverflow));
+        assert_eq!(scale_from(f32::NAN, 1.0), Err(Error::DataOverflow));
+        assert_eq!(scale_from(0.0f32, 3e38), Err(Error::DataOverflow));
+    }
+
+    #[test]
+    fn weights_are_checked_and_totalled() {
+        assert_eq!(total_weight::<f64>(3, None, 2), Ok(3.0));
         assert_eq!(
-            scan::<f32, 2, _>(&same, 6),
+            total_weight::<f64>(1, None, 2),
             Err(Error::TooFewPoints {
-                points: 5,
-                needed: 6
+                points: 1,
+                needed: 2
+            })
+        );
+        assert_eq!(total_weight(3, Some(&[1.0, 0.0, 2.5]), 2), Ok(3.5));
+        assert_eq!(
+            total_weight(3, Some(&[1.0, 0.0, 2.5]), 3),
+            Err(Error::TooFewPoints {
+                points: 2,
+                needed: 3
             })
         );
         assert_eq!(
-            scan::<f64, 2, _>(&[[0.0, 0.0], [1.0, f64::NAN]], 1),
-            Err(Error::NonFiniteData { index: 1 })
+            total_weight(2, Some(&[1.0, 0.0, 2.5]), 1),
+            Err(Error::LengthMismatch {
+                expected: 2,
+                found: 3
+            })
+        );
+        assert_eq!(
+            total_weight(2, Some(&[1.0, -1.0]), 1),
+            Err(Error::InvalidSampleWeight { index: 1 })
+        );
+        assert_eq!(
+            total_weight(2, Some(&[f32::MAX, f32::MAX]), 1),
+            Err(Error::InvalidSampleWeight { index: 1 })
+        );
+        assert_eq!(
+            total_weight(2, Some(&[0.0, 0.0]), 1),
+            Err(Error::ZeroTotalWeight)
         );
     }
 }

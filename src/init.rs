@@ -26,7 +26,7 @@ use nalgebra::{SMatrix, SVector};
 use rand_core::Rng;
 
 use crate::covariance::CovarianceKind;
-use crate::data::{scan, AsPoint};
+use crate::data::{self, checked, AsPoint};
 use crate::error::Error;
 use crate::linalg;
 use crate::mixture::Gmm;
@@ -47,7 +47,15 @@ use crate::sample::uniform_index;
 pub fn data_covariance<T: Real, const D: usize, P: AsPoint<T, D>>(
     data: &[P],
 ) -> Result<(SVector<T, D>, SMatrix<T, D, D>), Error> {
-    scan(data, 2)?;
+    if data.len() < 2 {
+        return Err(Error::TooFewPoints {
+            points: data.len(),
+            needed: 2,
+        });
+    }
+    for (index, x) in data.iter().enumerate() {
+        checked(x, index)?;
+    }
     let (mean, scatter, n) = centred_scatter(data, |_| true);
     let cov = scatter / (T::from_count(n) - T::one());
     if cov.iter().all(|&v| v.is_finite()) {
@@ -83,14 +91,34 @@ fn centred_scatter<T: Real, const D: usize, P: AsPoint<T, D>>(
     (mean, scatter, n)
 }
 
-/// The absolute regularisation of a start: the default relative
+/// What every start takes from the whole data set, at least `k` points
+/// (and 2): the absolute regularisation, the default relative
 /// [`FitOptions::reg_covar`](crate::FitOptions::reg_covar) times the data's
-/// scale (which [`scan`] also validates).
-fn start_reg<T: Real, const D: usize, P: AsPoint<T, D>>(data: &[P], k: usize) -> Result<T, Error> {
-    Ok(linalg::absolute_reg(
-        T::DEFAULT_REG_COVAR,
-        scan(data, k.max(2))?,
-    ))
+/// scale (its mean per-coordinate variance `tr(Σ)·(N − 1)/(N·D)`, through
+/// the same rule as [`SufficientStats::scale`](crate::SufficientStats::scale)),
+/// and the data covariance `Σ` ([`data_covariance`]).
+///
+/// # Errors
+///
+/// [`Error::TooFewPoints`], then those of [`data_covariance`], and
+/// [`Error::DataOverflow`] if the scale overflows.
+fn whole_data<T: Real, const D: usize, P: AsPoint<T, D>>(
+    data: &[P],
+    k: usize,
+) -> Result<(T, SMatrix<T, D, D>), Error> {
+    let needed = k.max(2);
+    if data.len() < needed {
+        return Err(Error::TooFewPoints {
+            points: data.len(),
+            needed,
+        });
+    }
+    let (mean, cov) = data_covariance(data)?;
+    let n = T::from_count(data.len());
+    let variance = cov.trace() * ((n - T::one()) / n) / T::from_count(D);
+    let largest = mean.iter().fold(T::zero(), |l, v| Real::max(l, v.abs()));
+    let scale = data::scale_from(variance, largest)?;
+    Ok((linalg::absolute_reg(T::DEFAULT_REG_COVAR, scale), cov))
 }
 
 /// The seed notebook's initialisation: `K` random data points as the means,
@@ -150,8 +178,7 @@ where
     P: AsPoint<T, D>,
     R: Rng + ?Sized,
 {
-    let reg = start_reg(data, K)?;
-    let (_, cov) = data_covariance(data)?;
+    let (reg, cov) = whole_data(data, K)?;
     let covariance = C::from_estimates(&[cov; K], &[T::one(); K], reg)?;
     let indices = distinct_indices::<K, R>(rng, data.len());
     let mut means = [SVector::<T, D>::zeros(); K];
@@ -260,8 +287,7 @@ where
     P: AsPoint<T, D>,
     R: Rng + ?Sized,
 {
-    let reg = start_reg(data, K)?;
-    let (_, data_cov) = data_covariance(data)?;
+    let (reg, data_cov) = whole_data(data, K)?;
 
     let mut means = [SVector::<T, D>::zeros(); K];
     means[0] = pick(data, uniform_index(rng, data.len()));
@@ -403,7 +429,8 @@ mod tests {
     #[test]
     fn random_points_are_distinct_data_points_with_the_data_covariance() {
         let (_, cov) = data_covariance(&DATA).unwrap();
-        let scale = crate::data::scan::<f64, 2, _>(&DATA, 1).unwrap();
+        // The mean per-coordinate variance (population).
+        let scale = cov.trace() * (DATA.len() - 1) as f64 / DATA.len() as f64 / 2.0;
         let cov = cov + SMatrix::<f64, 2, 2>::identity() * (1e-12 * scale);
         for seed in 0..200 {
             let m = random_points::<f64, 2, 3, Full, _, _>(&DATA, &mut SplitMix(seed)).unwrap();

@@ -324,15 +324,19 @@ fn data_covariance_never_returns_non_finite() {
         init::data_covariance(&[[-1e20f32], [1e20]]),
         Err(Error::DataOverflow)
     );
-    assert_eq!(
-        init::data_covariance(&[[3e38f32], [3e38]]),
-        Err(Error::DataOverflow)
-    );
     // Near the limit but representable: finite.
     let (m, cov) = init::data_covariance(&[[-1e18f32], [1e18]]).unwrap();
     assert!(m[0].is_finite() && cov[(0, 0)].is_finite());
+    assert_eq!(
+        init::data_covariance(&[[3e38f32], [3e38]]),
+        Ok((SVector::from([3e38]), SMatrix::zeros()))
+    );
     let start: Result<Gmm<f32, 1, 1>, _> =
         init::random_points(&[[-1e20f32], [1e20]], &mut common::rng(1));
+    assert_eq!(start, Err(Error::DataOverflow));
+    // No spread at 3e38: the start's scale, the squared size, overflows.
+    let start: Result<Gmm<f32, 1, 1>, _> =
+        init::random_points(&[[3e38f32], [3e38]], &mut common::rng(1));
     assert_eq!(start, Err(Error::DataOverflow));
 }
 
