@@ -142,7 +142,7 @@ def main():
         + ", ".join(f"{p}: {n}" for p, n in sorted(rounds.items()))
         + "; m = the iterations every program ran from the shared start (gaussmix's own count with "
         "tol = 0, at most MAX_ITER); each figure is (time of m-iteration fits − time of 1-iteration "
-        "fits) / (m − 1), so set-up, the data scan and the final E-step cancel. linfa: full "
+        "fits) / (m − 1), so set-up, the data checks and the final E-step cancel. linfa: full "
         "covariance only, from its own random start (it takes no given start). Ratios below 1: "
         "gaussmix is faster."
     )

@@ -284,8 +284,8 @@ from the truth as the kind represents it, its fit from \`init::random_points\`
 (same RNG, so the same initial means). Flash is \`np_fit_<kind>\` (\`np_fit\`
 for full: \`random_points\`, \`fit\`, \`log_prob\`, \`responsibilities\`,
 \`predict\`) minus the \`np_empty\` skeleton. Instructions as below: EM by
-\`em_step\` (which checks the data and measures their scale on every call),
-and an iteration inside \`fit\` (which does that once per fit).
+\`em_step\` (one call per iteration, which checks its options and the number
+of points on every call), and an iteration inside \`fit\`.
 
 | kind | EM per point·component·iteration, M4F | M0 | iteration of \`fit\`, M4F | M0 | \`log_prob\` per call, M4F | M0 | whole fit, M4F | M0 | iterations |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
@@ -440,7 +440,7 @@ cat <<EOF
 Per point·component·EM iteration = (count with 11 \`em_step\`s − count with 1) / (10·N·K),
 from the true parameters on the same data; for an iteration of \`fit\`, the
 same with one \`fit\` of 11 and one of 1 iterations (\`tol = 0\`, the same
-\`reg_covar\`), which check the data once each. Per call = (3 passes − 1 pass) / (2·N).
+\`reg_covar\`). Per call = (3 passes − 1 pass) / (2·N).
 
 | figure | Cortex-M4F | Cortex-M0 |
 |---|---:|---:|

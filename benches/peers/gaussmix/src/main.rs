@@ -19,7 +19,7 @@
 //!   iterations, each timed. A fit of m iterations makes m + 1 E passes and
 //!   m M-steps (the last E pass scores the returned model), as
 //!   scikit-learn's; the difference of the two sums is the time of
-//!   REPS · (m - 1) iterations, without the fixed cost (the data scan and
+//!   REPS · (m - 1) iterations, without the fixed cost (the checks and
 //!   the last E pass). The baseline is one iteration, not zero, because
 //!   scikit-learn cannot fit zero iterations from a given start. Prints one `RESULT key=value...` line per
 //!   kind: both sums, the iterations made (-1 if any fit made other than asked), how
@@ -219,7 +219,7 @@ fn run_kind<T: Float, const D: usize, const K: usize, C: Kind>(
     if warmup > 0 {
         fit(data, start, &options(warmup), go).expect("warm-up fit");
     }
-    // One iteration and the fixed cost (the data scan and the E pass that
+    // One iteration and the fixed cost (the checks and the E pass that
     // scores the returned model), then the fit whose further iterations
     // add to it; enough pairs to time at least `total` of those.
     let timed = |n| {

@@ -140,9 +140,9 @@ fn run<C: Kind, const D: usize, const K: usize>(
             black_box(&model);
         }
         Work::Iter => {
-            // The data are checked and scaled once per fit, not per
-            // iteration as by `em_step`: the difference of two counts is
-            // the iterations alone (E pass, M-step, the loop's bookkeeping).
+            // Iterations inside one fit: the difference of two counts is the
+            // iterations alone (E pass, M-step, the loop's bookkeeping),
+            // without the calls and checks of an `em_step` per iteration.
             // The same regularisation as `em2`'s `em_step`s.
             let options = FitOptions::default()
                 .with_tol(0.0)
