@@ -64,7 +64,6 @@ use crate::real::Real;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SufficientStats<T: Real, const D: usize, const K: usize, C: CovarianceKind = Full> {
     fingerprint: u64,
-    means: [SVector<T, D>; K],
     shift: [SVector<T, D>; K],
     sums: Moments<T, D, K, C>,
 }
@@ -568,11 +567,9 @@ where
 impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats<T, D, K, C> {
     /// Empty statistics to be accumulated against `model`.
     pub fn new(model: &Gmm<T, D, K, C>) -> Self {
-        let means = model.means();
         Self {
             fingerprint: model.fingerprint(),
-            means,
-            shift: means,
+            shift: model.means(),
             sums: Moments::zero(),
         }
     }
@@ -587,7 +584,6 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     pub fn recentred(&self) -> Self {
         Self {
             fingerprint: self.fingerprint,
-            means: self.means,
             shift: self.next_shifts(),
             sums: Moments::zero(),
         }
@@ -908,10 +904,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     /// point counts add up past `usize::MAX`. On an error `self` is
     /// unchanged.
     pub fn merge(&mut self, other: &Self) -> Result<(), Error> {
-        if self.fingerprint != other.fingerprint
-            || self.shift != other.shift
-            || self.means != other.means
-        {
+        if self.fingerprint != other.fingerprint || self.shift != other.shift {
             return Err(Error::MismatchedStatistics);
         }
         self.sums.add(&other.sums).ok_or(Error::CountOverflow)
