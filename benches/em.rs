@@ -9,7 +9,7 @@
 //! rounded), from `benches/cases/mod.rs`. For each case and each kind
 //! (`full`, `diag`, `spherical`, `tied`):
 //!
-//! * `<kind>_em_step`: one [`em_step`] (the data check, one E pass and the
+//! * `<kind>_em_step`: one [`em_step`] (its checks, one E pass and the
 //!   M-step);
 //! * `<kind>_fit_max_iter_10`: [`fit`] with `max_iter = 10`, `tol = 0`
 //!   (n iterations make n + 1 passes: the last scores the returned model).

@@ -102,19 +102,26 @@ pub enum Error {
     /// or data near the limits of `T` (about 1e154 in `f64`, 1e19 in `f32`).
     /// *Fix:* rescale the data, or use `f64`.
     LikelihoodOverflow,
-    /// The data's spread overflows the scalar type: some squared deviation
-    /// of a coordinate from the data's mean, or the data's variance, exceeds
-    /// `T`'s largest value.
+    /// The data's spread overflows the scalar type: the (weighted) sum of
+    /// squared deviations from the data's mean that gives their variance,
+    /// the scale of [`FitOptions::reg_covar`](crate::FitOptions::reg_covar),
+    /// exceeds `T`'s largest value (or, for the starts, a squared deviation
+    /// or the data covariance does).
     ///
     /// *Cause:* coordinates more than about `√MAX` apart (1.8e19 in `f32`,
-    /// 1.3e154 in `f64`). *Fix:* rescale the data, or use `f64`.
+    /// 1.3e154 in `f64`), or weights near `T`'s limit. A fit on such data
+    /// often fails sooner, with [`ZeroDensity`](Self::ZeroDensity) or
+    /// [`MomentOverflow`](Self::MomentOverflow). *Fix:* rescale the data,
+    /// or use `f64`.
     DataOverflow,
     /// The moments of an E pass overflow the scalar type even after
     /// recentring: the model's parameters are so far from the data (means
-    /// near `T`'s largest value, covariances as wide) that `Σᵢ rᵢₖ (xᵢ − μₖ)`
-    /// cannot be represented.
+    /// near `T`'s largest value, covariances as wide), the data so wide or
+    /// their weights so large that the soft counts `Σᵢ rᵢₖ`, `Σᵢ rᵢₖ (xᵢ − μₖ)`
+    /// or the second moments cannot be represented.
     ///
-    /// *Fix:* start nearer the data ([`init`](crate::init)), or rescale.
+    /// *Fix:* start nearer the data ([`init`](crate::init)), rescale the data
+    /// or the weights.
     MomentOverflow,
     /// [`SufficientStats::m_step`](crate::SufficientStats::m_step) was asked
     /// for parameters that the statistics cannot give accurately: some

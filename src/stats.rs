@@ -940,7 +940,10 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     /// scatter about `μ`: `Σᵢ rᵢₖ ‖xᵢ − μ‖² = tr S2ₖ + 2 (cₖ − μ)·S1ₖ +
     /// Nₖ ‖cₖ − μ‖²` about its shift `cₖ`, with `μ = Σₖ (S1ₖ + Nₖ cₖ) / N`.
     /// Only the live components count (a soft count above `ε N`, as in the
-    /// M-step; tied covariance pools every share). The one-pass terms cancel
+    /// M-step). Tied covariance pools every component's second moments, as
+    /// its M-step does, so there the scatter of a component that is not live
+    /// (about its own shift) stays in, as it does in the tied covariance. The
+    /// one-pass terms cancel
     /// at most as much as [`needs_recentring`](Self::needs_recentring)
     /// allows, so statistics ready for the M-step give the scale to a few
     /// units of rounding; it equals the data's variance to rounding, not bit
@@ -952,7 +955,8 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     /// # Errors
     ///
     /// [`Error::TooFewPoints`] if nothing was accumulated,
-    /// [`Error::DataOverflow`] if the scatter overflows `T`.
+    /// [`Error::MomentOverflow`] if the soft counts' total overflows `T`,
+    /// [`Error::DataOverflow`] if the scatter does.
     pub fn scale(&self) -> Result<T, Error> {
         let m = self.first_order();
         let mut n = T::zero();
@@ -963,11 +967,16 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
                 sum += m.first[k] + self.shift[k] * m.counts[k];
             }
         }
-        if self.sums.points == 0 || !(n > T::zero()) {
+        if self.sums.points == 0 {
             return Err(Error::TooFewPoints {
                 points: 0,
                 needed: 1,
             });
+        }
+        if !(n > T::zero() && n.is_finite()) {
+            // The counts' total overflowed (weights near `T`'s limit), so
+            // no component is live.
+            return Err(Error::MomentOverflow);
         }
         let mean = sum / n;
         let mut scatter = C::second_trace(&self.sums.second, &m.live);

@@ -8,10 +8,11 @@
 
 mod common;
 
+use core::ops::ControlFlow;
 use gaussmix::nalgebra::{convert, vector, SMatrix, SVector};
 use gaussmix::{
-    em_step, init, Diag, Error, FitOptions, FitReport, Full, Gmm, Real, Spherical, SufficientStats,
-    Tied,
+    em_step, fit_weighted, init, Diag, Error, FitOptions, FitReport, Full, Gmm, Real, Spherical,
+    SufficientStats, Tied,
 };
 
 fn c<T: Real>(x: f64) -> T {
@@ -574,6 +575,22 @@ fn fits_report_an_overflowing_spread_and_bad_points() {
     assert_eq!(em_step(&data, &start, 1e-6), Err(Error::DataOverflow));
     // Without regularisation the spread is not measured.
     assert!(start.fit(&data, &options.with_reg_covar(0.0)).is_ok());
+    // Weights whose total is finite but whose soft counts add up past
+    // `f32::MAX`: moments that cannot be represented.
+    let near = Gmm::<f32, 1, 2>::new(
+        [0.5, 0.5],
+        [vector![0.0], vector![3e-3]],
+        [SMatrix::from_element(1e-6); 2],
+    )
+    .unwrap();
+    let weights = [f32::MAX / 4.0; 4];
+    let tight = [[0.0f32], [1e-3], [2e-3], [3e-3]];
+    assert_eq!(
+        fit_weighted(&tight, &weights, near, &options, |_| ControlFlow::Continue(
+            ()
+        )),
+        Err(Error::MomentOverflow)
+    );
     let mut bad = ordinary::<f64>();
     bad[7] = [f64::NAN];
     let model = one::<f64>(0.5, 0.1);

@@ -73,8 +73,10 @@ const MAX_RECENTRED_PASSES: usize = 64;
 ///   density underflows under every component, whichever comes first: the
 ///   first pass checks the points as it reads them, before any M-step;
 /// * [`Error::DataOverflow`] if the data's spread (the
-///   [scale](SufficientStats::scale) that `reg_covar` is relative to)
-///   overflows `T`;
+///   [scale](SufficientStats::scale) that `reg_covar` is relative to,
+///   measured by each M-step when `reg_covar > 0`) overflows `T`. Data
+///   that wide usually fail sooner, in the first pass: with
+///   [`Error::ZeroDensity`], or [`Error::MomentOverflow`] below;
 /// * [`Error::LikelihoodOverflow`] if the total log-likelihood of the
 ///   model to be returned overflows `T` (the callback may see `−∞` for a
 ///   start astronomically far from the data, and the fit goes on);
@@ -703,7 +705,8 @@ mod tests {
     #[test]
     fn bad_input_is_an_error() {
         // `fit` and `fit_in_place` give the same error, and these all come
-        // before the first pass: the model in place is untouched.
+        // before the first M-step (a non-finite point from the first pass):
+        // the model in place is untouched.
         let refused = |data: &[[f64; 1]], o: FitOptions<f64>, e: Error| {
             assert_eq!(fit(data, start(), &o, go), Err(e));
             let mut model = start();
