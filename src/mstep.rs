@@ -175,7 +175,9 @@ pub(crate) fn m_step<T: Real, const D: usize, const K: usize, C: CovarianceKind>
             needed: 1,
         });
     }
-    if stats.needs_recentring() {
+    // `needs_recentring` on the moments at hand (not another copy of
+    // them on the stack).
+    if C::needs_recentring(stats.second(), &m) {
         return Err(Error::NeedsRecentring);
     }
     if frozen.means {

@@ -93,6 +93,14 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Moments<T, D, K
     /// overflows.
     #[inline]
     fn add(&mut self, other: &Self) -> Option<()> {
+        self.add_with(other, other.log_likelihood)
+    }
+
+    /// `self += other` with `log_likelihood` in place of `other`'s (a
+    /// closing block's, which its sums do not hold yet); `None` (and `self`
+    /// unchanged) if the point count overflows.
+    #[inline]
+    fn add_with(&mut self, other: &Self, log_likelihood: T) -> Option<()> {
         let points = self.points.checked_add(other.points)?;
         self.counts += other.counts;
         for k in 0..K {
@@ -100,7 +108,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Moments<T, D, K
         }
         C::second_add(&mut self.second, &other.second);
         self.points = points;
-        self.log_likelihood += other.log_likelihood;
+        self.log_likelihood += log_likelihood;
         Some(())
     }
 
@@ -826,13 +834,18 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     /// unchanged).
     pub(crate) fn close_block(&mut self, open: &mut OpenBlock<T, D, K, C>) -> Result<T, Error> {
         let ll = open.log.total();
-        // A copy, so that on an error `open` is as it was.
-        let mut sums = open.sums;
         if in_lanes::<T, C, D>() {
+            // The lanes folded into a copy, so that on an error `open` is
+            // as it was.
+            let mut sums = open.sums;
             open.lanes.add_to(&mut sums);
+            self.sums.add_with(&sums, ll)
+        } else {
+            // No copy: on a microcontroller it would sit in the E pass's
+            // frame.
+            self.sums.add_with(&open.sums, ll)
         }
-        sums.log_likelihood = ll;
-        self.sums.add(&sums).ok_or(Error::CountOverflow)?;
+        .ok_or(Error::CountOverflow)?;
         *open = OpenBlock::new();
         Ok(ll)
     }
