@@ -139,9 +139,8 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Moments<T, D, K
         // spherical and tied covariance have since moved to `LaneSums` at
         // these sizes, diagonal covariance and online EM's points have
         // not): added as zeros, at D ≤ 2 in `f32`. In `f64` the branch is
-        // predicted, and
-        // at D ≥ 3 the branch-free loop is slower (the compiler vectorises
-        // it across components, with gathers): skipped.
+        // predicted, and at D ≥ 3 the branch-free loop is slower (the
+        // compiler vectorises it across components, with gathers): skipped.
         let branch_free = LANES > 1 && D <= 2 && T::LSE_CUTOFF < T::lit(100.0);
         for k in 0..K {
             let rk = r[k];
@@ -955,13 +954,12 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     /// Only the live components count (a soft count above `ε N`, as in the
     /// M-step). Tied covariance pools every component's second moments, as
     /// its M-step does, so there the scatter of a component that is not live
-    /// (about its own shift) stays in, as it does in the tied covariance. The
-    /// one-pass terms cancel
-    /// at most as much as [`needs_recentring`](Self::needs_recentring)
-    /// allows, so statistics ready for the M-step give the scale to a few
-    /// units of rounding; it equals the data's variance to rounding, not bit
-    /// for bit, and a fit's successive M-steps may see it differ in the
-    /// last bits. Below what `T` resolves at the data's magnitude (all
+    /// (about its own shift) stays in, as it does in the tied covariance.
+    /// The one-pass terms cancel at most as much as
+    /// [`needs_recentring`](Self::needs_recentring) allows, so statistics
+    /// ready for the M-step give the scale to a few units of rounding; it
+    /// equals the data's variance to rounding, not bit for bit, and a fit's
+    /// successive M-steps may see it differ in the last bits. Below what `T` resolves at the data's magnitude (all
     /// points identical, or a spread lost to rounding) the scale is the
     /// largest squared coordinate of `μ` instead, and 1 if that is 0.
     ///
@@ -971,6 +969,12 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     /// [`Error::MomentOverflow`] if the soft counts' total overflows `T`,
     /// [`Error::DataOverflow`] if the scatter does.
     pub fn scale(&self) -> Result<T, Error> {
+        if self.sums.points == 0 {
+            return Err(Error::TooFewPoints {
+                points: 0,
+                needed: 1,
+            });
+        }
         let m = self.first_order();
         let mut n = T::zero();
         let mut sum = SVector::<T, D>::zeros();
@@ -979,12 +983,6 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
                 n += m.counts[k];
                 sum += m.first[k] + self.shift[k] * m.counts[k];
             }
-        }
-        if self.sums.points == 0 {
-            return Err(Error::TooFewPoints {
-                points: 0,
-                needed: 1,
-            });
         }
         if !(n > T::zero() && n.is_finite()) {
             // The counts' total overflowed (weights near `T`'s limit), so

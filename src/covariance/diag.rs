@@ -5,7 +5,8 @@
 use nalgebra::{SMatrix, SVector};
 
 use super::{
-    each_component, log_norm_from, CovarianceKind, Diag, LaneLoops, Moments1, Shape, LANE_SECOND,
+    each_component, live_total, log_norm_from, CovarianceKind, Diag, LaneLoops, Moments1, Shape,
+    LANE_SECOND,
 };
 use crate::error::Error;
 use crate::linalg;
@@ -212,10 +213,7 @@ impl CovarianceKind for Diag {
         s: &[SVector<T, D>; K],
         live: &[bool; K],
     ) -> T {
-        s.iter()
-            .zip(live)
-            .filter(|(_, &l)| l)
-            .fold(T::zero(), |t, (s, _)| t + s.sum())
+        live_total(s.iter().map(SVector::sum), live)
     }
 
     fn needs_recentring<T: Real, const D: usize, const K: usize>(

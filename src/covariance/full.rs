@@ -7,8 +7,8 @@ use nalgebra::{SMatrix, SVector};
 use rand_core::Rng;
 
 use super::{
-    each_component, log_norm_from, lower_from_lanes, lower_lane, CovarianceKind, Full, LaneLoops,
-    Moments1, Shape, LANE_SECOND,
+    each_component, live_total, log_norm_from, lower_from_lanes, lower_lane, CovarianceKind, Full,
+    LaneLoops, Moments1, Shape, LANE_SECOND,
 };
 use crate::data::{checked, AsPoint};
 use crate::error::Error;
@@ -299,10 +299,7 @@ impl CovarianceKind for Full {
         s: &[SMatrix<T, D, D>; K],
         live: &[bool; K],
     ) -> T {
-        s.iter()
-            .zip(live)
-            .filter(|(_, &l)| l)
-            .fold(T::zero(), |t, (s, _)| t + s.trace())
+        live_total(s.iter().map(SMatrix::trace), live)
     }
 
     fn needs_recentring<T: Real, const D: usize, const K: usize>(

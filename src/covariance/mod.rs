@@ -113,6 +113,15 @@ fn lower_from_lanes<T: Real, const D: usize>(s: &mut SMatrix<T, D, D>, v: &[T; L
     }
 }
 
+/// The sum of the `terms` whose component `live` marks: the
+/// [`CovarianceKind::second_trace`] of the kinds with a sum per component.
+fn live_total<T: Real>(terms: impl Iterator<Item = T>, live: &[bool]) -> T {
+    terms
+        .zip(live)
+        .filter(|(_, &l)| l)
+        .fold(T::zero(), |t, (v, _)| t + v)
+}
+
 mod sealed {
     pub trait Sealed {}
     impl Sealed for super::Full {}

@@ -5,8 +5,8 @@
 use nalgebra::{SMatrix, SVector};
 
 use super::{
-    each_component, log_norm_from, CovarianceKind, LaneLoops, Moments1, Shape, Spherical,
-    LANE_SECOND,
+    each_component, live_total, log_norm_from, CovarianceKind, LaneLoops, Moments1, Shape,
+    Spherical, LANE_SECOND,
 };
 use crate::error::Error;
 use crate::linalg;
@@ -203,10 +203,7 @@ impl CovarianceKind for Spherical {
         s: &SVector<T, K>,
         live: &[bool; K],
     ) -> T {
-        s.iter()
-            .zip(live)
-            .filter(|(_, &l)| l)
-            .fold(T::zero(), |t, (s, _)| t + *s)
+        live_total(s.iter().copied(), live)
     }
 
     fn needs_recentring<T: Real, const D: usize, const K: usize>(
