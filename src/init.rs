@@ -53,15 +53,10 @@ pub fn data_covariance<T: Real, const D: usize, P: AsPoint<T, D>>(
             needed: 2,
         });
     }
-    let (mean, scatter, n) = centred_scatter(data, |_| true);
-    if !mean.iter().all(|&v| v.is_finite()) {
-        // Only a non-finite point makes `Σ xᵢ/N` so: the points are
-        // searched for it on this error path alone, not on every start.
-        for (index, x) in data.iter().enumerate() {
-            checked(x, index)?;
-        }
-        return Err(Error::DataOverflow);
+    for (index, x) in data.iter().enumerate() {
+        checked(x, index)?;
     }
+    let (mean, scatter, n) = centred_scatter(data, |_| true);
     let cov = scatter / (T::from_count(n) - T::one());
     if cov.iter().all(|&v| v.is_finite()) {
         Ok((mean, cov))

@@ -969,12 +969,6 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     /// [`Error::MomentOverflow`] if the soft counts' total overflows `T`,
     /// [`Error::DataOverflow`] if the scatter does.
     pub fn scale(&self) -> Result<T, Error> {
-        if self.sums.points == 0 {
-            return Err(Error::TooFewPoints {
-                points: 0,
-                needed: 1,
-            });
-        }
         let m = self.first_order();
         let mut n = T::zero();
         let mut sum = SVector::<T, D>::zeros();
@@ -983,6 +977,14 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
                 n += m.counts[k];
                 sum += m.first[k] + self.shift[k] * m.counts[k];
             }
+        }
+        // Checked after the loop, where it makes the code built for size
+        // (`tests/embedded`, opt-level "s") smaller than before it.
+        if self.sums.points == 0 {
+            return Err(Error::TooFewPoints {
+                points: 0,
+                needed: 1,
+            });
         }
         if !(n > T::zero() && n.is_finite()) {
             // The counts' total overflowed (weights near `T`'s limit), so
