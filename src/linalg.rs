@@ -135,22 +135,39 @@ pub(crate) fn lower_norm_sq<T: Real, const D: usize, const L: usize>(
     // Row by row, each row's sum carried across its columns: the compiler
     // can then only vectorise across lanes. (Columns first, with the rows
     // as independent sums, were vectorised across rows with scatters in
-    // some builds, 3.5 times slower at D = 8 with AVX-512.) The offsets
-    // dⱼ = xⱼ − μⱼ are recomputed in each row rather than stored (a stored
-    // array was written and read back at different vector widths, a
-    // store-forwarding stall.) The columns run over the constant range
-    // 0..D and leave at the diagonal: with `0..=i` as the range (a trip
-    // count that depends on the row), LLVM did not unroll the loop at
-    // D = 8 and split the lanes of f32 into 128-bit pieces with shuffles;
-    // this form unrolls into whole-lane vectors (with the whole-chunk copy
-    // in `estep::lanes`, `em_step` at D = 8, K = 8 in f32 takes 0.78 of the
-    // time it took before, `target-cpu=native`, `RUSTFLAGS="-C
-    // target-cpu=native" bash benches/compare_commits.sh 85e6371`). The
-    // same operations in the same order either way.
+    // some builds, 3.5 times slower at D = 8 with AVX-512.) The columns run
+    // over the constant range 0..D and leave at the diagonal: with `0..=i`
+    // as the range (a trip count that depends on the row), LLVM did not
+    // unroll the loop at D = 8 and split the lanes of f32 into 128-bit
+    // pieces with shuffles; this form unrolls into whole-lane vectors (with
+    // the whole-chunk copy in `estep::lanes`, `em_step` at D = 8, K = 8 in
+    // f32 takes 0.78 of the time it took before, `target-cpu=native`,
+    // `RUSTFLAGS="-C target-cpu=native" bash benches/compare_commits.sh
+    // 85e6371`).
+    // The offsets dⱼ = xⱼ − μⱼ: computed once before the rows (D
+    // subtractions per point instead of D(D+1)/2) where that was faster,
+    // else in each row. The same operations in the same order either way.
+    // Against recomputing, `bash benches/compare_commits.sh 4f067af`
+    // (`ROUNDS=11`) put `em_step` at D = 8, K = 8 at 0.95 of the time in
+    // `f64` on the default x86-64 target and 0.93 in `f32` with
+    // `target-cpu=native`; stored, `f32` on the default target (SSE2, 16
+    // vector registers) took 1.05, and at D = 2 the rows share too little
+    // (one subtraction) to pay. With one lane (32-bit targets) storing made
+    // the Cortex-M4F's fit + inference 176 bytes larger at opt-level "s"
+    // for no instruction fewer.
     // Sums start from −0, the exact identity of addition, so the compiler
     // drops each sum's first addition (from +0 it may not: +0 + −0 is +0);
     // the values are those of sums from +0, as every sum here is squared
     // or has a term ≥ +0.
+    let store = L > 1 && D > 2 && (size_of::<T>() == 8 || REGISTER_BYTES >= 512);
+    let mut stored = [[T::zero(); L]; D];
+    if store {
+        for ((d, x), &m) in stored.iter_mut().zip(x.iter()).zip(mean.iter()) {
+            for (d, &x) in d.iter_mut().zip(x.iter()) {
+                *d = x - m;
+            }
+        }
+    }
     let mut q = [-T::zero(); L];
     for i in 0..D {
         let mut z = [-T::zero(); L];
@@ -159,8 +176,14 @@ pub(crate) fn lower_norm_sq<T: Real, const D: usize, const L: usize>(
                 break;
             }
             let (a, m) = (l[(i, j)], mean[j]);
-            for (z, &x) in z.iter_mut().zip(x[j].iter()) {
-                *z += a * (x - m);
+            if store {
+                for (z, &d) in z.iter_mut().zip(stored[j].iter()) {
+                    *z += a * d;
+                }
+            } else {
+                for (z, &x) in z.iter_mut().zip(x[j].iter()) {
+                    *z += a * (x - m);
+                }
             }
         }
         for (q, &z) in q.iter_mut().zip(z.iter()) {
