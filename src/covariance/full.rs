@@ -255,15 +255,14 @@ impl CovarianceKind for Full {
         }
     }
 
-    /// From `D = 4`, when a component's lower triangle fits the
-    /// registers ([`linalg::fits_registers`]). Smaller `D` have too little
-    /// work per component to pay for the loop over components, and sums
-    /// that do not fit would go through memory again, one more pass of
-    /// loads and stores than point by point. `benches/compare_commits.sh
-    /// f3ec785` gives the effect at `D = 8, K = 8` (see the README).
+    /// From `D = 4` (smaller `D` have too little work per component to
+    /// pay for the loop over components). `benches/compare_commits.sh
+    /// f3ec785` gives the effect of sums held in registers at `D = 8, K =
+    /// 8` (see the README); where they do not fit, see
+    /// [`second_push_run`](Self::second_push_run).
     #[inline]
     fn runs<T: Real, const D: usize>() -> bool {
-        D >= 4 && linalg::fits_registers::<T>(D * (D + 1) / 2)
+        D >= 4
     }
 
     /// The component's sums as a local over the run: its lower triangle,
@@ -272,7 +271,15 @@ impl CovarianceKind for Full {
     /// where the triangle's ragged columns take shuffles. Its lower
     /// triangle has the bits of [`second_push`](Self::second_push)'s; the
     /// upper triangle, never read, holds the same sums rounded
-    /// differently.
+    /// differently. Where the triangle does not fit the registers
+    /// ([`linalg::fits_registers`]), the sums stay in memory and the run's
+    /// points are added two at a time ([`linalg::add_outer_lower_pair`]):
+    /// each sum is loaded and stored once per pair instead of once per
+    /// point. `bash benches/compare_commits.sh 8278e09` (`ROUNDS=9`, the
+    /// default x86-64 target, where the triangle of `D = 8` fits in neither
+    /// type) put `em_step` at `D = 8, K = 8` at 0.96 of the time point by
+    /// point in `f64` and 0.95 in `f32`; four at a time took 1.11 and 1.09
+    /// (the four points copied aside cost more than the loads saved).
     #[allow(clippy::inline_always)]
     #[inline(always)]
     fn second_push_run<T: Real, const D: usize, const K: usize>(
@@ -281,6 +288,23 @@ impl CovarianceKind for Full {
         n: usize,
         mut next: impl FnMut(usize) -> Option<(T, SVector<T, D>)>,
     ) {
+        if !linalg::fits_registers::<T>(D * (D + 1) / 2) {
+            let Some(sums) = s.get_mut(k) else { return };
+            let mut held: Option<(T, SVector<T, D>)> = None;
+            for l in 0..n {
+                if let Some((r, d)) = next(l) {
+                    if let Some((ra, da)) = held.take() {
+                        linalg::add_outer_lower_pair(sums, &da, ra, &d, r);
+                    } else {
+                        held = Some((r, d));
+                    }
+                }
+            }
+            if let Some((r, d)) = held {
+                linalg::add_outer_lower(sums, &d, r);
+            }
+            return;
+        }
         let whole = D.is_multiple_of(8) && linalg::fits_registers::<T>(D * D);
         let mut sums = s[k];
         for l in 0..n {
