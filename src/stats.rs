@@ -302,10 +302,7 @@ impl<T: Real, const K: usize> LaneSums<T, K> {
                     *s += *d * *r;
                 }
             }
-            for (l, r) in rk.iter().enumerate() {
-                let dl: [T; D] = core::array::from_fn(|i| d[i][l]);
-                C::second_lane(&mut self.second[k], l, *r, &dl);
-            }
+            C::second_lanes(&mut self.second[k], rk, &d);
         }
     }
 

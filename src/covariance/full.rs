@@ -7,8 +7,8 @@ use nalgebra::{SMatrix, SVector};
 use rand_core::Rng;
 
 use super::{
-    each_component, live_total, log_norm_from, lower_from_lanes, lower_lane, CovarianceKind, Full,
-    LaneLoops, Moments1, Shape, LANE_SECOND,
+    each_component, live_total, log_norm_from, lower_from_lanes, lower_lane, lower_lanes,
+    CovarianceKind, Full, LaneLoops, Moments1, Shape, LANE_SECOND,
 };
 use crate::data::{checked, AsPoint};
 use crate::error::Error;
@@ -243,6 +243,16 @@ impl CovarianceKind for Full {
         d: &[T; D],
     ) {
         lower_lane(s, l, r, d);
+    }
+
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn second_lanes<T: Real, const D: usize, const L: usize>(
+        s: &mut [[T; L]; LANE_SECOND],
+        r: &[T; L],
+        d: &[[T; L]; D],
+    ) {
+        lower_lanes(s, r, d);
     }
 
     fn second_from_lanes<T: Real, const D: usize, const K: usize>(

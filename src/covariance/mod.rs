@@ -77,6 +77,32 @@ pub enum LaneLoops {
     LanesOuter,
 }
 
+/// [`lower_lane`] for every lane at once (`r[l]`, `d[i][l]` lane `l`'s):
+/// each lane's terms by the same operations, as operations across lanes.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn lower_lanes<T: Real, const D: usize, const L: usize>(
+    s: &mut [[T; L]; LANE_SECOND],
+    r: &[T; L],
+    d: &[[T; L]; D],
+) {
+    let mut t = 0;
+    for (i, di) in d.iter().enumerate() {
+        let mut rd = *di;
+        for (v, r) in rd.iter_mut().zip(r) {
+            *v *= *r;
+        }
+        for dj in d.iter().take(i + 1) {
+            if let Some(s) = s.get_mut(t) {
+                for ((s, rd), dj) in s.iter_mut().zip(&rd).zip(dj) {
+                    *s += *rd * *dj;
+                }
+            }
+            t += 1;
+        }
+    }
+}
+
 /// [`CovarianceKind::second_lane`]'s lower triangle of `r d dᵀ` (full,
 /// tied): `(r dᵢ) dⱼ`, as `linalg::add_outer_lower`.
 #[allow(clippy::inline_always)]
@@ -307,6 +333,25 @@ pub trait CovarianceKind:
         r: T,
         d: &[T; D],
     );
+
+    /// [`second_lane`](Self::second_lane) for every lane at once: `r[l]`
+    /// and `d[i][l]` are lane `l`'s share and offsets. The same terms in
+    /// each lane; a kind whose terms are the same operations in every lane
+    /// gives them as operations across the lanes, which the compiler
+    /// vectorises (the default goes lane by lane).
+    #[doc(hidden)]
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn second_lanes<T: Real, const D: usize, const L: usize>(
+        s: &mut [[T; L]; LANE_SECOND],
+        r: &[T; L],
+        d: &[[T; L]; D],
+    ) {
+        for (l, r) in r.iter().enumerate() {
+            let dl: [T; D] = core::array::from_fn(|i| d[i][l]);
+            Self::second_lane(s, l, *r, &dl);
+        }
+    }
 
     /// Adds component `k`'s [`second_lane`](Self::second_lane) sums,
     /// each already summed over its lanes (`v`, in that layout), to `s`.
