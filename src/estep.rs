@@ -39,9 +39,9 @@ pub(crate) const BLOCK: usize = 128;
 /// vector floating point) 1, where lanes would only move values through
 /// memory that otherwise stay in registers. A point's results do not depend
 /// on the lane count (each lane runs the same operations in the same
-/// order); `tests` below checks it. (Where a host adds the statistics in
-/// lanes as well, their order of summation does depend on it: see
-/// `stats::LaneSums`.)
+/// order); `tests` below checks it. (Where a host adds sums in lanes as
+/// well, their order of summation does depend on it: the statistics', see
+/// `stats::LaneSums`, and the `f32` log-likelihood's, see [`LogSum`].)
 #[cfg(target_pointer_width = "64")]
 pub(crate) const LANES: usize = 8;
 
@@ -275,7 +275,7 @@ fn responsibilities<T: Real, const D: usize, const K: usize, C: CovarianceKind, 
 ///
 /// A point's log-likelihood is `mᵢ + ln sᵢ` with `sᵢ ∈ [1, K]`; the block
 /// adds up the `mᵢ` and multiplies the `sᵢ` in the lanes of [`LogSum`]
-/// (in `f32` on hosts eight, each point in its own; elsewhere one, the
+/// (in `f32` on hosts eight, point i in lane i mod 8; elsewhere one, the
 /// points in turn), taking an `ln` of a product when it passes 2⁶⁴ and at
 /// the block's end, instead of one `ln` per point. The product's rounding
 /// (`ε` per factor) matches what summing the logarithms would cost.
@@ -390,8 +390,12 @@ impl<T: Real> LogSum<T> {
 
     /// The log-likelihood of the points so far: the lanes' sums in order,
     /// then their products multiplied in order, with an `ln` whenever the
-    /// product passes 2⁶⁴ and at the end. (With one lane: `sum + ln
-    /// product`.)
+    /// product reaches 2⁶⁴ and at the end. (Where every point is in lane
+    /// 0: `sum + ln product`.) A lane's product is at most 2⁶⁴ (it is
+    /// folded when it passes that), so the running product, below 2⁶⁴
+    /// before each factor, stays below 2¹²⁸, finite in `f32`; folding only
+    /// above 2⁶⁴, two lanes of exactly 2⁶⁴ (sᵢ = K = 16 in every point,
+    /// identical components) made `+∞`.
     #[inline]
     pub(crate) fn total(&self) -> T {
         if !across::<T>() {
@@ -405,7 +409,7 @@ impl<T: Real> LogSum<T> {
         let mut product = T::one();
         for p in &self.product {
             product *= *p;
-            if product.abs_bits() > flush::<T>().abs_bits() {
+            if product.abs_bits() >= flush::<T>().abs_bits() {
                 total += Real::ln(product);
                 product = T::one();
             }
@@ -443,9 +447,10 @@ where
 /// benches/compare_commits.sh a254e8d` (`ROUNDS=7`) put `em_step` at
 /// D = 2, K = 3 in `f32` at 0.63 of the time on the default x86-64 target
 /// (1.00 with `target-cpu=native`, 1.02 at D = 8, K = 8); in `f64`, whose
-/// lanes take twice the vector registers, an earlier version of this took
-/// 1.25 and 1.07 at D = 2, K = 3. The choice depends on the type alone,
-/// never on the target's features: it sets the order of the sums.
+/// lanes take twice the vector registers, a throw-away build with lanes
+/// was slower at D = 2, K = 3 on both targets. The choice depends on the
+/// type alone, never on the target's features: it sets the order of the
+/// sums.
 #[inline]
 const fn across<T>() -> bool {
     LANES > 1 && size_of::<T>() == 4
@@ -781,6 +786,25 @@ mod tests {
         nan_distance_is_zero_density::<f64>();
     }
 
+    /// A log-likelihood's total written out here rather than through
+    /// `LogSum::total`: the sums in the lanes' `order`, then the products
+    /// in that order, an `ln` whenever the running product reaches 2⁶⁴.
+    fn total_of<T: Real>(sum: &[T; LANES], product: &[T; LANES], order: &[usize]) -> T {
+        let mut total = T::zero();
+        for (n, &j) in order.iter().enumerate() {
+            total = if n == 0 { sum[j] } else { total + sum[j] };
+        }
+        let mut running = T::one();
+        for &j in order {
+            running *= product[j];
+            if running.to_f64() >= 18_446_744_073_709_551_616.0 {
+                total += Real::ln(running);
+                running = T::one();
+            }
+        }
+        total + Real::ln(running)
+    }
+
     /// The block's log-likelihood in `T` against the documented order,
     /// computed here from each point's `(m, s)` alone: with lanes in
     /// `f32` ([`across`]) lane j the points j, j + LANES, …, elsewhere
@@ -798,10 +822,14 @@ mod tests {
         )
         .unwrap();
         let kernel = model.kernel();
+        // Each lane's points at their own distance, so that the lanes'
+        // sums differ in size and adding them in another order rounds
+        // differently.
         let data: std::vec::Vec<[T; 2]> = (0..1000)
             .map(|i| {
                 let t = f64::from(i);
-                [(t * 0.37).sin() * 1.5, (t * 1.3).cos()].map(T::lit)
+                let spread = 1.0 + f64::from(i % 8) * 0.9;
+                [(t * 0.37).sin() * spread, (t * 1.3).cos()].map(T::lit)
             })
             .collect();
         let weights: std::vec::Vec<T> = (0..1000)
@@ -825,7 +853,7 @@ mod tests {
             })
             .collect();
         let lanes_used = if across::<T>() { LANES } else { 1 };
-        let reference = |weighted: bool| {
+        let lanes_of = |weighted: bool| {
             let mut sum = [T::zero(); LANES];
             let mut product = [T::one(); LANES];
             let mut folds = 0;
@@ -845,24 +873,35 @@ mod tests {
                     folds += 1;
                 }
             }
-            (LogSum { sum, product }.total(), folds)
+            (sum, product, folds)
         };
-        let (expected, folds) = reference(false);
+        let forward: std::vec::Vec<usize> = (0..lanes_used).collect();
+        let (sum, product, folds) = lanes_of(false);
+        let expected = total_of(&sum, &product, &forward);
+        let mut log = LogSum::new();
+        block_piece(&kernel, &data, (), 0, &mut log, |_, _| {}).unwrap();
+        assert_eq!(log.sum.map(T::bits), sum.map(T::bits));
+        assert_eq!(log.product.map(T::bits), product.map(T::bits));
+        assert_eq!(log.total().bits(), expected.bits());
         let got = block(&kernel, &data, (), 0, |_, _| {}).unwrap();
         assert_eq!(got.bits(), expected.bits());
+        let (wsum, wproduct, _) = lanes_of(true);
         let got = block(&kernel, &data, weights.as_slice(), 0, |_, _| {}).unwrap();
-        assert_eq!(got.bits(), reference(true).0.bits());
-        // In pieces that start inside chunks: the same bits.
-        let mut log = LogSum::new();
+        assert_eq!(got.bits(), total_of(&wsum, &wproduct, &forward).bits());
+        // In pieces that start inside chunks: the same lanes.
+        let mut pieces = LogSum::new();
         let mut start = 0;
         for len in [3, 9, 100, 1, 887] {
             let piece = &data[start..start + len];
-            block_piece(&kernel, piece, (), start, &mut log, |_, _| {}).unwrap();
+            block_piece(&kernel, piece, (), start, &mut pieces, |_, _| {}).unwrap();
             start += len;
         }
-        assert_eq!(log.total().bits(), expected.bits());
+        assert_eq!(pieces, log);
         if across::<T>() {
-            // Every point in lane 0 would differ: the test tells them apart.
+            // The test tells the orders apart: the lanes added in reverse,
+            // or every point in lane 0, would give other bits.
+            let reverse: std::vec::Vec<usize> = (0..LANES).rev().collect();
+            assert_ne!(total_of(&sum, &product, &reverse).bits(), expected.bits());
             let mut one = LogSum::<T>::new();
             for (m, s) in &terms {
                 one.sum[0] += *m;
@@ -872,7 +911,10 @@ mod tests {
                     one.product[0] = T::one();
                 }
             }
-            assert_ne!(one.total().bits(), expected.bits());
+            assert_ne!(
+                total_of(&one.sum, &one.product, &[0]).bits(),
+                expected.bits()
+            );
         }
         folds
     }
@@ -885,19 +927,66 @@ mod tests {
     }
 
     #[test]
-    fn errors_name_the_point_in_any_lane() {
+    fn lanes_whose_products_reach_two_to_the_64_stay_finite() {
+        // 16 identical components: every sᵢ is exactly 16, so each of the
+        // eight lanes of a 128-point block ends at 16¹⁶ = 2⁶⁴ exactly.
+        let model = Gmm::<f32, 2, 16, Spherical>::new(
+            [1.0 / 16.0; 16],
+            [vector![0.5, -0.25]; 16],
+            [1.5; 16],
+        )
+        .unwrap();
+        let data: std::vec::Vec<[f32; 2]> = (0..128)
+            .map(|i| {
+                let t = i as f32;
+                [(t * 0.37).sin(), (t * 1.3).cos()]
+            })
+            .collect();
+        let got = block(&model.kernel(), &data, (), 0, |_, _| {}).unwrap();
+        let expected: f64 = data
+            .iter()
+            .map(|x| f64::from(model.log_prob(x).unwrap()))
+            .sum();
+        assert!(got.is_finite(), "{got}");
+        assert!(
+            (f64::from(got) - expected).abs() <= 1e-5 * expected.abs(),
+            "{got} {expected}"
+        );
+    }
+
+    /// In `T` (f32 takes the path across lanes, f64 the one point by
+    /// point), a NaN point and a point too far for any density, in every
+    /// position of a chunk, the last one padded.
+    fn errors_name_the_point<T: Real>() {
         let means = [vector![0.0, 0.0], vector![3.0, -1.0], vector![-6.0, 2.0]];
-        let model = Gmm::<f64, 2, 3, Spherical>::new([0.5, 0.3, 0.2], means, [1.0; 3]).unwrap();
-        for bad in [0, 5, 8, 36] {
-            let mut data = points();
-            data[bad][1] = f64::NAN;
+        let model = Gmm::<T, 2, 3, Spherical>::new(
+            [0.5, 0.3, 0.2].map(T::lit),
+            means.map(|m| m.map(T::lit)),
+            [T::one(); 3],
+        )
+        .unwrap();
+        for bad in [0, 5, 8, 13, 36] {
+            let mut data = points().map(|p| p.map(T::lit));
+            data[bad][1] = T::lit(f64::NAN);
             let got = block(&model.kernel(), &data, (), 100, |i, _| {
                 assert!(i + LANES <= bad);
             });
             assert_eq!(got, Err(Error::NonFiniteData { index: 100 + bad }));
-            data[bad] = [1e200, 0.0];
+            data[bad] = [T::MAX_FINITE, T::zero()];
             let got = block(&model.kernel(), &data, (), 100, |_, _| {});
             assert_eq!(got, Err(Error::ZeroDensity { index: 100 + bad }));
+            // A later bad point does not hide the first.
+            if bad < 36 {
+                data[36] = [T::lit(f64::NAN), T::zero()];
+                let got = block(&model.kernel(), &data, (), 100, |_, _| {});
+                assert_eq!(got, Err(Error::ZeroDensity { index: 100 + bad }));
+            }
         }
+    }
+
+    #[test]
+    fn errors_name_the_point_in_any_lane() {
+        errors_name_the_point::<f32>();
+        errors_name_the_point::<f64>();
     }
 }

@@ -12,7 +12,7 @@ use crate::real::Real;
 /// knows it from the target features: 32 × 64 with AVX-512, 16 × 32 with
 /// AVX, 32 × 16 on `AArch64`, else 16 × 16 (SSE2, the default x86-64
 /// target; for other targets a guess). Only speed depends on it, through
-/// [`fits_registers`].
+/// [`fits_registers`] and [`lower_norm_sq`]'s choice to store offsets.
 const REGISTER_BYTES: usize = if cfg!(target_feature = "avx512f") {
     2048
 } else if cfg!(any(target_feature = "avx", target_arch = "aarch64")) {
@@ -150,11 +150,11 @@ pub(crate) fn lower_norm_sq<T: Real, const D: usize, const L: usize>(
     // Against recomputing, `bash benches/compare_commits.sh 4f067af`
     // (`ROUNDS=11`) put `em_step` at D = 8, K = 8 at 0.95 of the time in
     // `f64` on the default x86-64 target and 0.93 in `f32` with
-    // `target-cpu=native`; stored, `f32` on the default target (SSE2, 16
-    // vector registers) took 1.05, and at D = 2 the rows share too little
-    // (one subtraction) to pay. With one lane (32-bit targets) storing made
-    // the Cortex-M4F's fit + inference 176 bytes larger at opt-level "s"
-    // for no instruction fewer.
+    // `target-cpu=native`. In throw-away builds, stored offsets were slower
+    // in `f32` on the default target (SSE2, 16 vector registers) and no
+    // faster at D = 2, where the rows share one subtraction; with one lane
+    // (32-bit targets) they made the Cortex-M4F's fit + inference larger at
+    // opt-level "s" for no instruction fewer.
     // Sums start from −0, the exact identity of addition, so the compiler
     // drops each sum's first addition (from +0 it may not: +0 + −0 is +0);
     // the values are those of sums from +0, as every sum here is squared

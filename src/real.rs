@@ -12,7 +12,8 @@
 //! accident. Every operation therefore gives the same bits on a host and
 //! on a Cortex-M, whatever features other crates turn on; results differ
 //! only where the order of operations does (the statistics' sums at
-//! `D ≤ 3`, see `SufficientStats`).
+//! `D ≤ 3`, see `SufficientStats`, and the `f32` log-likelihood of a block,
+//! see `estep::LogSum`).
 
 use nalgebra::RealField;
 use rand_core::Rng;

@@ -49,10 +49,10 @@ use crate::real::Real;
 /// target's class, never on its vector width: at `D ≤ 3` (full and tied
 /// covariance in `f32`, spherical in both), 64-bit targets add the block's
 /// points in eight interleaved lanes summed at its end, 32-bit targets
-/// point by point (see the README's "Speed on a host"). So the same pass
-/// gives the same bits on every 64-bit host, and on every 32-bit target,
-/// and the two agree to rounding (a fit's iterations can then drift apart
-/// slightly).
+/// point by point (see the README's "Speed on a host"); the same holds for
+/// the log-likelihood in `f32`, at every `D`. So the same pass gives the
+/// same bits on every 64-bit host, and on every 32-bit target, and the two
+/// agree to rounding (a fit's iterations can then drift apart slightly).
 ///
 /// `==` and `Debug` see every number stored. With full covariance that
 /// includes the upper triangle of each `S2ₖ`, which nothing reads (the

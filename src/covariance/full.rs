@@ -288,8 +288,9 @@ impl CovarianceKind for Full {
     /// point. `bash benches/compare_commits.sh 8278e09` (`ROUNDS=9`, the
     /// default x86-64 target, where the triangle of `D = 8` fits in neither
     /// type) put `em_step` at `D = 8, K = 8` at 0.96 of the time point by
-    /// point in `f64` and 0.95 in `f32`; four at a time took 1.11 and 1.09
-    /// (the four points copied aside cost more than the loads saved).
+    /// point in `f64` and 0.95 in `f32`; four at a time, in a throw-away
+    /// build, was slower (the four points copied aside cost more than the
+    /// loads saved).
     #[allow(clippy::inline_always)]
     #[inline(always)]
     fn second_push_run<T: Real, const D: usize, const K: usize>(
