@@ -291,8 +291,9 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Gmm<T, D, K, C>
     }
 
     /// Total log-likelihood `Σᵢ ln p(xᵢ)` of a data set, summed exactly as
-    /// [`fit`](crate::fit()) sums it (in blocks of points, one `ln` per block), so the
-    /// two agree bit for bit.
+    /// [`fit`](crate::fit()) sums it (in blocks of points, an `ln` only when a
+    /// running product of the points' terms grows large and at the end of
+    /// each block), so the two agree bit for bit.
     ///
     /// # Errors
     ///
