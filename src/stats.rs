@@ -629,6 +629,10 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     /// about four new standard deviations. The rounding error of that
     /// covariance entry is then more than about `32 ε` relative;
     /// [`recentred`](Self::recentred) statistics fix it.
+    // Out of line: once per pass, but inlined it put its divisions into the
+    // fit loop's frame (which then saved all of d8–d15 on a Cortex-M4F) and
+    // its code into every caller (584 bytes of flash at opt-level "s").
+    #[inline(never)]
     pub fn needs_recentring(&self) -> bool {
         let m = self.first_order();
         C::needs_recentring(&self.sums.second, &m)
