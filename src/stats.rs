@@ -578,6 +578,21 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
         }
     }
 
+    /// Empty statistics for a pass that a fit or [`em_step`](crate::em_step)
+    /// makes under its own `model` and hands only to its own M-step: they
+    /// never meet [`check`](Self::check) or another model's statistics, so
+    /// they skip the fingerprint (whose 64-bit products are several hundred
+    /// bytes of code on a 32-bit core, inlined into each fit, and a few
+    /// hundred instructions per pass). Statistics merged with each other ([`merge`](Self::merge),
+    /// the parallel fit's shards) all start from one of these, so they agree.
+    pub(crate) fn for_own_pass(model: &Gmm<T, D, K, C>) -> Self {
+        Self {
+            fingerprint: 0,
+            shift: model.means(),
+            sums: Moments::zero(),
+        }
+    }
+
     /// Empty statistics for another pass under the same model as `self`,
     /// shifted by the means the M-step would produce from `self` (a
     /// component that is not live, see [`m_step`](Self::m_step), keeps its

@@ -336,7 +336,7 @@ where
     total_weight::<T>(data.len(), None, K)?;
     let mut pass =
         |m: &Gmm<T, D, K, C>, s: &mut SufficientStats<T, D, K, C>| e_pass(data, (), m, s, None);
-    let mut stats = SufficientStats::new(model);
+    let mut stats = SufficientStats::for_own_pass(model);
     pass(model, &mut stats)?;
     let log_likelihood = finite_likelihood(stats.log_likelihood())?;
     let mut next = *model;
@@ -460,7 +460,7 @@ where
 {
     let mut tracker = Tracker::new();
     loop {
-        let mut stats = SufficientStats::new(model);
+        let mut stats = SufficientStats::for_own_pass(model);
         pass(model, &mut stats, responsibilities.as_deref_mut())?;
         let it = tracker.score(stats.log_likelihood(), n, options);
         if callback(&it).is_break() {

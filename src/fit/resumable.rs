@@ -166,7 +166,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> ResumableFit<T,
             tracker: Tracker::new(),
             last: None,
             stage: Stage::Pass {
-                stats: SufficientStats::new(&init),
+                stats: SufficientStats::for_own_pass(&init),
                 open: OpenBlock::new(),
                 recentred: 0,
             },
@@ -306,7 +306,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> ResumableFit<T,
     /// Starts the E pass that scores the current model.
     fn start_pass(&mut self) {
         self.stage = Stage::Pass {
-            stats: SufficientStats::new(&self.model),
+            stats: SufficientStats::for_own_pass(&self.model),
             open: OpenBlock::new(),
             recentred: 0,
         };
