@@ -134,7 +134,7 @@ where
 /// The model is never copied: it can live in a `static` or in the caller's
 /// frame, and the fit's own stack holds only the statistics of a pass and
 /// the M-step's working values: on a Cortex-M4F at D = 2, K = 3 in `f32`
-/// with full covariance, 668 bytes against 868 for [`fit`]
+/// with full covariance, 652 bytes against 860 for [`fit`]
 /// (`tests/embedded/figures.sh`, which `.ci/embedded.sh` runs).
 ///
 /// # Errors
