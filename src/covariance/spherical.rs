@@ -155,11 +155,18 @@ impl CovarianceKind for Spherical {
         r: T,
         d: &SVector<T, D>,
     ) {
-        let mut q = -T::zero(); // see `linalg::lower_norm_sq`
-        for i in 0..D {
-            q += d[i] * d[i];
-        }
-        s[k] += r * q;
+        s[k] += r * linalg::norm_sq(d.as_slice());
+    }
+
+    /// From `D = 4`, as [`Full`](super::Full). With `linalg::norm_sq`'s
+    /// order, against point by point with the sequential norm, `em_step`
+    /// at `D = 8, K = 8` took 0.88–0.91 of the time in `f64` and 0.78–0.88
+    /// in `f32` on the default x86-64 target, with AVX2 and FMA, and with
+    /// AVX-512 (an Intel Xeon; paired runs of the two builds, fastest of 9
+    /// `em_step`s, medians of 15 pairs).
+    #[inline]
+    fn runs<T: Real, const D: usize>() -> bool {
+        D >= 4
     }
 
     /// In `f32` and `f64`, lanes outer: with components outer, LLVM
@@ -170,8 +177,8 @@ impl CovarianceKind for Spherical {
         Some(LaneLoops::LanesOuter)
     }
 
-    /// `r ‖d‖²` in entry 0, the norm from the first square on (as
-    /// `second_push`, whose −0 start adds nothing to it).
+    /// `r ‖d‖²` in entry 0, the norm in `linalg::norm_sq`'s order (as
+    /// `second_push`).
     #[allow(clippy::inline_always)]
     #[inline(always)]
     fn second_lane<T: Real, const D: usize, const L: usize>(
@@ -180,12 +187,8 @@ impl CovarianceKind for Spherical {
         r: T,
         d: &[T; D],
     ) {
-        let Some((d0, rest)) = d.split_first() else {
-            return;
-        };
-        let q = rest.iter().fold(*d0 * *d0, |q, d| q + *d * *d);
         if let Some(s) = s.first_mut().and_then(|s| s.get_mut(l)) {
-            *s += r * q;
+            *s += r * linalg::norm_sq(d);
         }
     }
 
