@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Times the full-covariance `em_step` of the working tree against an older
-# commit in one run, interleaved, and prints medians and new/old ratios.
+# Times the `em_step` of the working tree against an older commit in one
+# run, interleaved, and prints medians and new/old ratios. Full covariance,
+# or the kind KIND names (both commits after core v2).
 #
 #   bash benches/compare_commits.sh [COMMIT]        # default COMMIT: 4e47936
 #   ROUNDS=31 REPS=11 bash benches/compare_commits.sh 4e47936
 #   CASES="d8_k8_f64 d8_k8_f32" bash benches/compare_commits.sh
+#   KIND=diag CASES="d8_k8_f64" bash benches/compare_commits.sh ce87d6b
 #   RAW=/tmp/raw.txt bash benches/compare_commits.sh   # also keep every run's line
 #
 # Cases (benches/cases/mod.rs, N = 100 000 points, same points on both
@@ -96,6 +98,11 @@ cargo build --quiet --release --manifest-path "$WORK/pkg-new/Cargo.toml"
 # The old `em_step` returned a tuple until core v2 named its result.
 OLD_FEATURES=--features=old_api
 if grep -rqs "pub struct EmStep" "$WORK/old/src"; then OLD_FEATURES=; fi
+if [ -n "$OLD_FEATURES" ] && [ "${KIND:-full}" != full ]; then
+    echo "KIND=$KIND: $COMMIT is before core v2, which had full covariance only" >&2
+    exit 2
+fi
+export KIND=${KIND:-full}
 cargo build --quiet --release --manifest-path "$WORK/pkg-old/Cargo.toml" $OLD_FEATURES
 # Copies, so a concurrent rebuild of the target dir cannot swap them mid-run.
 cp "$CARGO_TARGET_DIR/release/timing-new" "$CARGO_TARGET_DIR/release/timing-old" "$WORK/"
@@ -124,7 +131,7 @@ if [ -n "${RAW:-}" ]; then cp "$RESULTS" "$RAW"; fi
 # Medians per case and side, and of the per-round paired ratios; the same
 # for each run's fastest em_step (load only ever adds time, so the fastest
 # of a run is the least disturbed).
-awk -v old="$(git -C "$ROOT" rev-parse --short "$OLD_REV")" '
+awk -v old="$(git -C "$ROOT" rev-parse --short "$OLD_REV")" -v kind="$KIND" '
 function sort(a, n,    i, j, t) {
     for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
 }
@@ -148,7 +155,7 @@ function row(c, label, col,    r, n, mn, mo, mp) {
 }
 { t[$3, $2, $1] = $4 " " $5; if (!($3 in seen)) { seen[$3] = 1; order[++nc] = $3 }; if ($1 > rounds) rounds = $1 }
 END {
-    printf "\nfull-covariance em_step, ns per point·component (N = 100 000), working tree vs %s, %d rounds\n", old, rounds
+    printf "\n%s covariance em_step, ns per point·component (N = 100 000), working tree vs %s, %d rounds\n", kind, old, rounds
     printf "(median: of a run'"'"'s em_steps; fastest: the run'"'"'s fastest; columns new, old: medians over rounds)\n"
     printf "%-10s %-7s %9s %9s %9s %11s %17s\n", "case", "per run", "new", "old", "new/old", "paired med", "paired [q1, q3]"
     for (i = 1; i <= nc; i++) { row(order[i], "median", 1); row(order[i], "fastest", 2) }

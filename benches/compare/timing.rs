@@ -12,6 +12,10 @@
 //! API) and take their data from `benches/cases/mod.rs`, which uses none
 //! of gaussmix, so both time the same points.
 //!
+//! The covariance kind is full, or the environment's `KIND` (`diag`,
+//! `spherical`, `tied`; new API only): the start's covariances as the kind
+//! keeps them (the diagonals; their mean; the first component's matrix).
+//!
 //! Usage: `timing CASE REPS` runs 2 warm-up `em_step`s, then times REPS of
 //! them one by one and prints `CASE median_ns min_ns`, the median and
 //! fastest time per point·component. `timing CASE check` prints the
@@ -27,34 +31,103 @@ mod cases;
 
 use cases::{Case, N};
 use gaussmix::nalgebra::{self, SMatrix, SVector};
+#[cfg(not(feature = "old_api"))]
+use gaussmix::{CovarianceKind, Diag, Full, Spherical, Tied};
 use gaussmix::{em_step, Gmm, Real, SufficientStats};
 
 /// `reg_covar` of `benches/em.rs`'s `em_step` benches.
 const REG_COVAR: f64 = 1e-6;
 
+#[cfg(feature = "old_api")]
 fn step<T: Real, const D: usize, const K: usize>(
     data: &[SVector<T, D>],
     model: &Gmm<T, D, K>,
     reg: T,
-) -> (Gmm<T, D, K>, T) {
-    #[cfg(feature = "old_api")]
-    {
-        em_step(data, model, reg).expect("em step")
-    }
-    #[cfg(not(feature = "old_api"))]
-    {
-        let s = em_step(data, model, reg).expect("em step");
-        (s.model, s.log_likelihood)
-    }
+) -> T {
+    em_step(data, model, reg).expect("em step").1
 }
 
+#[cfg(not(feature = "old_api"))]
+fn step<T: Real, const D: usize, const K: usize, C: CovarianceKind>(
+    data: &[SVector<T, D>],
+    model: &Gmm<T, D, K, C>,
+    reg: T,
+) -> T {
+    em_step(data, model, reg).expect("em step").log_likelihood
+}
+
+/// Whether the start's statistics over `data` need a recentred pass.
+#[cfg(feature = "old_api")]
+fn needs_recentring<T: Real, const D: usize, const K: usize>(
+    data: &[SVector<T, D>],
+    model: &Gmm<T, D, K>,
+) -> bool {
+    let mut stats = SufficientStats::new(model);
+    for x in data {
+        stats.accumulate(model, x).expect("E step");
+    }
+    stats.needs_recentring()
+}
+
+/// Whether the start's statistics over `data` need a recentred pass.
+#[cfg(not(feature = "old_api"))]
+fn needs_recentring<T: Real, const D: usize, const K: usize, C: CovarianceKind>(
+    data: &[SVector<T, D>],
+    model: &Gmm<T, D, K, C>,
+) -> bool {
+    let mut stats = SufficientStats::new(model);
+    for x in data {
+        stats.accumulate(model, x).expect("E step");
+    }
+    stats.needs_recentring()
+}
+
+/// Times `em_step` on `case`'s data from the start `model` (or checks it).
+macro_rules! time {
+    ($case:expr, $model:expr, $ty:expr, $mode:expr, $T:ty, $K:expr) => {{
+        let (case, model, ty, mode) = ($case, $model, $ty, $mode);
+        let c = |x: f64| -> $T { nalgebra::convert(x) };
+        let data: Vec<SVector<$T, _>> = case
+            .data
+            .iter()
+            .map(|p| SVector::from_fn(|i, _| c(p[i])))
+            .collect();
+        let reg = c(REG_COVAR);
+        let name = format!("{}_{ty}", case.name);
+        if mode == "check" {
+            let ll = step(&data, &model, reg);
+            println!(
+                "{name} log_likelihood={ll:?} needs_recentring={}",
+                needs_recentring(&data, &model)
+            );
+        } else {
+            let reps: usize = mode.parse().expect("REPS: a number");
+            for _ in 0..2 {
+                black_box(step(black_box(&data), black_box(&model), reg));
+            }
+            let mut times: Vec<f64> = (0..reps.max(1))
+                .map(|_| {
+                    let t = Instant::now();
+                    black_box(step(black_box(&data), black_box(&model), reg));
+                    t.elapsed().as_secs_f64() * 1e9 / (N * $K) as f64
+                })
+                .collect();
+            times.sort_by(f64::total_cmp);
+            let n = times.len();
+            let median = if n % 2 == 1 {
+                times[n / 2]
+            } else {
+                0.5 * (times[n / 2 - 1] + times[n / 2])
+            };
+            println!("{name} {median:.4} {:.4}", times[0]);
+        }
+    }};
+}
+
+/// The start of `case` as full covariance (the old API knows no other).
+#[cfg(feature = "old_api")]
 fn run<T: Real, const D: usize, const K: usize>(case: &Case<D, K>, ty: &str, mode: &str) {
     let c = |x: f64| -> T { nalgebra::convert(x) };
-    let data: Vec<SVector<T, D>> = case
-        .data
-        .iter()
-        .map(|p| SVector::from_fn(|i, _| c(p[i])))
-        .collect();
     let s = &case.start;
     let model = Gmm::<T, D, K>::new(
         s.weights.map(c),
@@ -62,41 +135,43 @@ fn run<T: Real, const D: usize, const K: usize>(case: &Case<D, K>, ty: &str, mod
         s.covariances.map(|m| SMatrix::from_fn(|i, j| c(m[i][j]))),
     )
     .expect("valid start");
-    let reg = c(REG_COVAR);
-    let name = format!("{}_{ty}", case.name);
+    time!(case, model, ty, mode, T, K);
+}
 
-    if mode == "check" {
-        let mut stats = SufficientStats::new(&model);
-        for x in &data {
-            stats.accumulate(&model, x).expect("E step");
+/// The start of `case` as the kind `KIND` names keeps it.
+#[cfg(not(feature = "old_api"))]
+fn run<T: Real, const D: usize, const K: usize>(case: &Case<D, K>, ty: &str, mode: &str) {
+    let c = |x: f64| -> T { nalgebra::convert(x) };
+    let s = &case.start;
+    let w = s.weights.map(c);
+    let m = s.means.map(|m| SVector::<T, D>::from_fn(|i, _| c(m[i])));
+    let full = s
+        .covariances
+        .map(|m| SMatrix::<T, D, D>::from_fn(|i, j| c(m[i][j])));
+    match std::env::var("KIND").as_deref() {
+        Err(_) | Ok("full") => {
+            let model = Gmm::<T, D, K, Full>::new(w, m, full).expect("valid start");
+            time!(case, model, ty, mode, T, K);
         }
-        let (_, ll) = step(&data, &model, reg);
-        println!(
-            "{name} log_likelihood={ll:?} needs_recentring={}",
-            stats.needs_recentring()
-        );
-        return;
+        Ok("diag") => {
+            let v = full.map(|f| f.diagonal());
+            let model = Gmm::<T, D, K, Diag>::new(w, m, v).expect("valid start");
+            time!(case, model, ty, mode, T, K);
+        }
+        Ok("spherical") => {
+            let v = full.map(|f| f.trace() / c(D as f64));
+            let model = Gmm::<T, D, K, Spherical>::new(w, m, v).expect("valid start");
+            time!(case, model, ty, mode, T, K);
+        }
+        Ok("tied") => {
+            let model = Gmm::<T, D, K, Tied>::new(w, m, full[0]).expect("valid start");
+            time!(case, model, ty, mode, T, K);
+        }
+        Ok(other) => {
+            eprintln!("unknown KIND {other} (full, diag, spherical, tied)");
+            std::process::exit(2);
+        }
     }
-
-    let reps: usize = mode.parse().expect("REPS: a number");
-    for _ in 0..2 {
-        black_box(step(black_box(&data), black_box(&model), reg));
-    }
-    let mut times: Vec<f64> = (0..reps.max(1))
-        .map(|_| {
-            let t = Instant::now();
-            black_box(step(black_box(&data), black_box(&model), reg));
-            t.elapsed().as_secs_f64() * 1e9 / (N * K) as f64
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    let n = times.len();
-    let median = if n % 2 == 1 {
-        times[n / 2]
-    } else {
-        0.5 * (times[n / 2 - 1] + times[n / 2])
-    };
-    println!("{name} {median:.4} {:.4}", times[0]);
 }
 
 fn main() {

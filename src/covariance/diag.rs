@@ -174,12 +174,13 @@ impl CovarianceKind for Diag {
         }
     }
 
-    /// From `D = 4`, as [`Full`](super::Full), but not with AVX-512.
-    /// Against point by point, `em_step` at `D = 8, K = 8` took 0.93 of
-    /// the time in `f64` and 0.83 in `f32` on the default x86-64 target,
-    /// 0.79 and 0.84 with AVX2 and FMA, but 1.05 and 1.03–1.09 with
-    /// AVX-512 (`target-cpu=native` on an Intel Xeon; paired runs of the
-    /// two builds, fastest of 9 `em_step`s, medians of 15–25 pairs).
+    /// From `D = 4`, as [`Full`](super::Full), but not with AVX-512,
+    /// where a throw-away build that did so was slower at `D = 8, K = 8`.
+    /// `KIND=diag CASES="d8_k8_f64 d8_k8_f32" bash
+    /// benches/compare_commits.sh ce87d6b` (`ROUNDS=11`, an Intel Xeon) put
+    /// `em_step` at 0.93 (`f64`) and 0.82 (`f32`) of the time point by
+    /// point on the default x86-64 target, and at 0.84 and 0.86 with
+    /// `RUSTFLAGS="-C target-feature=+avx2,+fma"`.
     #[inline]
     fn runs<T: Real, const D: usize>() -> bool {
         D >= 4 && !linalg::wide_registers()

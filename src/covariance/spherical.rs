@@ -159,11 +159,12 @@ impl CovarianceKind for Spherical {
     }
 
     /// From `D = 4`, as [`Full`](super::Full). With `linalg::norm_sq`'s
-    /// order, against point by point with the sequential norm, `em_step`
-    /// at `D = 8, K = 8` took 0.88–0.91 of the time in `f64` and 0.78–0.88
-    /// in `f32` on the default x86-64 target, with AVX2 and FMA, and with
-    /// AVX-512 (an Intel Xeon; paired runs of the two builds, fastest of 9
-    /// `em_step`s, medians of 15 pairs).
+    /// order for the norm (a serial chain of additions before), `KIND=spherical
+    /// CASES="d8_k8_f64 d8_k8_f32" bash benches/compare_commits.sh ce87d6b`
+    /// (`ROUNDS=11`, an Intel Xeon) put `em_step` at 0.93 (`f64`) and 0.89
+    /// (`f32`) of the time point by point on the default x86-64 target,
+    /// 0.86 and 0.77 with `RUSTFLAGS="-C target-feature=+avx2,+fma"`, and
+    /// 0.85 and 0.69 with `-C target-cpu=native` (AVX-512).
     #[inline]
     fn runs<T: Real, const D: usize>() -> bool {
         D >= 4
