@@ -43,6 +43,14 @@ COMMIT=${1:-4e47936}
 ROUNDS=${ROUNDS:-21}
 REPS=${REPS:-9}
 CASES=${CASES:-"d2_k3_f64 d2_k3_f32 d8_k8_f64 d8_k8_f32"}
+export KIND=${KIND:-full}
+case $KIND in
+full | diag | spherical | tied) ;;
+*)
+    echo "KIND=$KIND: one of full, diag, spherical, tied" >&2
+    exit 2
+    ;;
+esac
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -61,6 +69,13 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 git -C "$ROOT" worktree add --quiet --detach "$WORK/old" "$OLD_REV"
+# The old `em_step` returned a tuple until core v2 named its result.
+OLD_FEATURES=--features=old_api
+if grep -rqs "pub struct EmStep" "$WORK/old/src"; then OLD_FEATURES=; fi
+if [ -n "$OLD_FEATURES" ] && [ "$KIND" != full ]; then
+    echo "KIND=$KIND: $COMMIT is before core v2, which had full covariance only" >&2
+    exit 2
+fi
 
 # package NAME GAUSSMIX_PATH LOCKFILE
 package() {
@@ -95,14 +110,6 @@ package old "$WORK/old" "$WORK/old/Cargo.lock"
 
 echo "building: working tree ($(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src Cargo.toml || echo ' + uncommitted changes in src/')) and $(git -C "$ROOT" rev-parse --short "$OLD_REV")" >&2
 cargo build --quiet --release --manifest-path "$WORK/pkg-new/Cargo.toml"
-# The old `em_step` returned a tuple until core v2 named its result.
-OLD_FEATURES=--features=old_api
-if grep -rqs "pub struct EmStep" "$WORK/old/src"; then OLD_FEATURES=; fi
-if [ -n "$OLD_FEATURES" ] && [ "${KIND:-full}" != full ]; then
-    echo "KIND=$KIND: $COMMIT is before core v2, which had full covariance only" >&2
-    exit 2
-fi
-export KIND=${KIND:-full}
 cargo build --quiet --release --manifest-path "$WORK/pkg-old/Cargo.toml" $OLD_FEATURES
 # Copies, so a concurrent rebuild of the target dir cannot swap them mid-run.
 cp "$CARGO_TARGET_DIR/release/timing-new" "$CARGO_TARGET_DIR/release/timing-old" "$WORK/"

@@ -583,8 +583,9 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     /// never meet [`check`](Self::check) or another model's statistics, so
     /// they skip the fingerprint (whose 64-bit products are several hundred
     /// bytes of code on a 32-bit core, inlined into each fit, and a few
-    /// hundred instructions per pass). Statistics merged with each other ([`merge`](Self::merge),
-    /// the parallel fit's shards) all start from one of these, so they agree.
+    /// hundred instructions per pass). The parallel fit's shards, merged
+    /// with each other, all start from copies of one of these, so their
+    /// fingerprints agree.
     pub(crate) fn for_own_pass(model: &Gmm<T, D, K, C>) -> Self {
         Self {
             fingerprint: 0,
@@ -644,9 +645,10 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     /// about four new standard deviations. The rounding error of that
     /// covariance entry is then more than about `32 ε` relative;
     /// [`recentred`](Self::recentred) statistics fix it.
-    // Out of line: once per pass, but inlined it put its divisions into the
-    // fit loop's frame (which then saved all of d8–d15 on a Cortex-M4F) and
-    // its code into every caller (584 bytes of flash at opt-level "s").
+    // Out of line: it runs once per pass, but inlined it put its code into
+    // every caller (on a Cortex-M4F 584 bytes more flash at opt-level "s",
+    // 300 fewer at opt-level 3) and its divisions into `em_step`'s frame,
+    // which then saved all of d8–d15 (112 bytes more stack).
     #[inline(never)]
     pub fn needs_recentring(&self) -> bool {
         let m = self.first_order();

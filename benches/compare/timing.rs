@@ -7,14 +7,12 @@
 //! * old (before core v2): `em_step` returns a tuple `(Gmm, T)`;
 //! * new: `em_step` returns the struct `EmStep { model, log_likelihood, .. }`.
 //!
-//! Both build the start with `Gmm::<T, D, K>::new(weights, means,
-//! covariances)` (full covariance, which is the default kind of the new
-//! API) and take their data from `benches/cases/mod.rs`, which uses none
-//! of gaussmix, so both time the same points.
-//!
-//! The covariance kind is full, or the environment's `KIND` (`diag`,
-//! `spherical`, `tied`; new API only): the start's covariances as the kind
-//! keeps them (the diagonals; their mean; the first component's matrix).
+//! Both build the start with `Gmm::<T, D, K, C>::new(weights, means,
+//! covariances)` and take their data from `benches/cases/mod.rs`, which
+//! uses none of gaussmix, so both time the same points. The covariance
+//! kind `C` is full, or the environment's `KIND` (`diag`, `spherical`,
+//! `tied`; new API only), with the start's covariances as the kind keeps
+//! them (the diagonals; their mean; the first component's matrix).
 //!
 //! Usage: `timing CASE REPS` runs 2 warm-up `em_step`s, then times REPS of
 //! them one by one and prints `CASE median_ns min_ns`, the median and
