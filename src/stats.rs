@@ -1009,7 +1009,19 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
             // no component is live.
             return Err(Error::MomentOverflow);
         }
-        let mean = sum / n;
+        let mut mean = sum / n;
+        if !mean.iter().all(|&v| v.is_finite()) {
+            // `Σₖ (S1ₖ + Nₖ cₖ)` overflowed where the mean need not: sample
+            // weights near `T`'s limit. The same mean from the counts as
+            // fractions of `n`, each term at most its component's mean (a
+            // cold path, so that every other input keeps its bits).
+            mean = SVector::zeros();
+            for k in 0..K {
+                if m.live[k] {
+                    mean += m.first[k] / n + self.shift[k] * (m.counts[k] / n);
+                }
+            }
+        }
         let mut scatter = C::second_trace(&self.sums.second, &m.live);
         for k in 0..K {
             if m.live[k] {
@@ -1603,6 +1615,40 @@ mod tests {
                 option: "reg_covar"
             })
         );
+    }
+
+    /// Found by the `fit` fuzz target: with weights near `f32`'s limit on
+    /// points at `−26`, `Σₖ (S1ₖ + Nₖ cₖ)` overflows although the data and
+    /// their mean are ordinary, and `scale` reported `DataOverflow`. It
+    /// must give the weighted variance (to rounding) in every kind.
+    #[test]
+    fn scale_survives_weights_near_the_limit() {
+        fn check<C: CovarianceKind>(model: Gmm<f32, 2, 2, C>) {
+            let data = [[-26.25f32, -27.25], [-26.25, -26.25]];
+            let weights = [4.5e37f32, 1.0e37];
+            let mut stats = SufficientStats::new(&model);
+            // The log-likelihood's weighted sum may overflow; the moments
+            // may not.
+            let _ = stats.accumulate_weighted(&model, &data, &weights);
+            let scale = stats.scale().unwrap();
+            // The mean over coordinates of the weighted variance: only y
+            // varies, by 1, so w₀w₁/(w₀ + w₁)² / D.
+            let (w0, w1) = (f64::from(weights[0]), f64::from(weights[1]));
+            let expected = w0 * w1 / ((w0 + w1) * (w0 + w1)) / 2.0;
+            assert!(
+                (f64::from(scale) - expected).abs() <= 1e-5 * expected,
+                "{scale} vs {expected}"
+            );
+        }
+        let means = [
+            SVector::from([-26.25, -27.25]),
+            SVector::from([-26.25, -26.25]),
+        ];
+        let cov = SMatrix::<f32, 2, 2>::from([[0.1, 0.0], [0.0, 0.5]]);
+        check(Gmm::<f32, 2, 2, Full>::new([0.5, 0.5], means, [cov; 2]).unwrap());
+        check(Gmm::<f32, 2, 2, Diag>::new([0.5, 0.5], means, [cov.diagonal(); 2]).unwrap());
+        check(Gmm::<f32, 2, 2, Spherical>::new([0.5, 0.5], means, [0.3; 2]).unwrap());
+        check(Gmm::<f32, 2, 2, Tied>::new([0.5, 0.5], means, cov).unwrap());
     }
 
     #[test]
