@@ -379,30 +379,27 @@ mod tests {
     #[test]
     fn norm_sq_adds_in_the_documented_order() {
         fn check<T: Real>(from: impl Fn(f64) -> T) {
-            let documented = |d: &[T]| {
+            // The four partial sums, combined as documented and as the
+            // other pairings would.
+            let partial = |d: &[T]| {
                 let mut s = [-T::zero(); 4];
                 for (i, &v) in d.iter().enumerate() {
                     s[i % 4] += v * v;
                 }
+                s
+            };
+            let documented = |d: &[T]| {
+                let s = partial(d);
                 (s[0] + s[2]) + (s[1] + s[3])
             };
-            let others: [fn(&[T]) -> T; 3] = [
-                |d| d.iter().fold(-T::zero(), |a, &v| a + v * v),
-                |d| {
-                    let mut s = [-T::zero(); 4];
-                    for (i, &v) in d.iter().enumerate() {
-                        s[i % 4] += v * v;
-                    }
-                    (s[0] + s[1]) + (s[2] + s[3])
-                },
-                |d| {
-                    let mut s = [-T::zero(); 4];
-                    for (i, &v) in d.iter().enumerate() {
-                        s[i % 4] += v * v;
-                    }
-                    (s[0] + s[3]) + (s[1] + s[2])
-                },
-            ];
+            let others = |d: &[T]| {
+                let s = partial(d);
+                [
+                    d.iter().fold(-T::zero(), |a, &v| a + v * v),
+                    (s[0] + s[1]) + (s[2] + s[3]),
+                    (s[0] + s[3]) + (s[1] + s[2]),
+                ]
+            };
             let mut state = 0x9e37_79b9_7f4a_7c15_u64;
             let mut told = [false; 3];
             for n in 0..400 {
@@ -416,8 +413,8 @@ mod tests {
                     .collect();
                 let q = norm_sq(&d);
                 assert_eq!(q.bits(), documented(&d).bits(), "{n}");
-                for (t, other) in told.iter_mut().zip(others.iter()) {
-                    *t |= other(&d).bits() != q.bits();
+                for (t, other) in told.iter_mut().zip(others(&d)) {
+                    *t |= other.bits() != q.bits();
                 }
             }
             assert_eq!(told, [true; 3]);

@@ -1630,6 +1630,7 @@ mod tests {
             // The log-likelihood's weighted sum may overflow; the moments
             // may not.
             let _ = stats.accumulate_weighted(&model, &data, &weights);
+            assert_eq!(stats.points(), 2);
             let scale = stats.scale().unwrap();
             // The mean over coordinates of the weighted variance: only y
             // varies, by 1, so w₀w₁/(w₀ + w₁)² / D.
