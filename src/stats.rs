@@ -326,7 +326,7 @@ impl<T: Real, const K: usize> LaneSums<T, K> {
 
 /// Whether a host adds a block's statistics in lanes ([`LaneSums`]) rather
 /// than point by point: at `D ≤ LANE_D`, where the kind asks for it
-/// ([`CovarianceKind::lanes`]; full and tied covariance in `f32` only,
+/// ([`CovarianceKind::lanes`]; full, diagonal and tied covariance in `f32` only,
 /// spherical in both). The choice must not depend on the target's
 /// features: it decides the order of the sums, and so the bits of a fit.
 /// So full covariance in `f64`, where a vector holds half as many lanes,

@@ -186,11 +186,18 @@ impl CovarianceKind for Diag {
         D >= 4 && !linalg::wide_registers()
     }
 
-    /// Point by point: in lanes an `f32` fit at D = 2, 3 was slower with
-    /// `target-cpu=native`.
+    /// In `f32`, components outer. `KIND=diag ROUNDS=9 CASES="d2_k3_f32
+    /// d2_k3_f64" bash benches/compare_commits.sh 91d7a1f` (an Intel Xeon)
+    /// put `em_step` at D = 2, K = 3 in `f32` at 0.77 of the time point
+    /// by point on the default x86-64 target, 0.69 with
+    /// `RUSTFLAGS="-C target-feature=+avx2,+fma"` and 0.87 with
+    /// `target-cpu=native`. Not in `f64`, where the same build took 1.10
+    /// and 1.26 times as long on the default target and with
+    /// `target-cpu=native` (0.88 with AVX2): the choice sets the order of
+    /// the sums, so it may depend on the type but not on the target.
     #[inline]
     fn lanes<T: Real, const D: usize>() -> Option<LaneLoops> {
-        None
+        (size_of::<T>() == 4).then_some(LaneLoops::ComponentsOuter)
     }
 
     /// `(r dᵢ) dᵢ` in entry `i`.
