@@ -204,9 +204,10 @@ pub struct OnlineUpdate<T: Real> {
 /// point's statistics make a degenerate first M-step.)
 ///
 /// **Never an invalid model.** An update that fails (a NaN or infinite
-/// point, a point of zero density under every component, an M-step that
-/// cannot factorise a covariance) returns the error and leaves the whole
-/// state as it was. A component whose running count falls below `ε` of the
+/// point, a point of zero density under every component, a point whose
+/// moments would overflow the running statistics, an M-step that cannot
+/// factorise a covariance) returns the error and leaves the whole state as
+/// it was. A component whose running count falls below `ε` of the
 /// total keeps its parameters with weight near 0, as in [`fit`].
 ///
 /// Accuracy: the statistics are kept centred on the current means (each
@@ -327,9 +328,12 @@ impl<T: Real, const D: usize, const K: usize, const W: usize, C: CovarianceKind>
     ///
     /// [`Error::NonFiniteData`] (index 0) for a point with a NaN or
     /// infinite coordinate, [`Error::ZeroDensity`] for one whose density
-    /// underflows under every component, or an error of the warm-up's
-    /// [`fit`] or of an M-step ([`Error::NotPositiveDefinite`] …). On an
-    /// error the state is unchanged.
+    /// underflows under every component, [`Error::MomentOverflow`] for one
+    /// whose moments would overflow the running statistics (a point so far
+    /// from a mean that its share of the squared offset does not fit `T`:
+    /// kept, it would stay infinite whatever is forgotten), or an error of
+    /// the warm-up's [`fit`] or of an M-step ([`Error::NotPositiveDefinite`]
+    /// …). On an error the state is unchanged.
     pub fn update<P: AsPoint<T, D>>(&mut self, x: &P) -> Result<OnlineUpdate<T>, Error> {
         let x = checked(x, 0)?;
         match &mut self.stage {
@@ -362,19 +366,22 @@ impl<T: Real, const D: usize, const K: usize, const W: usize, C: CovarianceKind>
                 let (log_likelihood, r) = estep::point(&self.model.kernel(), &x)?;
                 let step = self.options.step.at(self.updates + 1);
                 let refresh = self.since_refresh + 1 >= self.options.refresh;
+                // On a copy: the point's moments may overflow the running
+                // ones (which no forgetting would bring back), and the
+                // M-step may fail.
+                let mut next = *stats;
+                next.forget(T::one() - step);
+                next.push_point(&x, &(r * step), log_likelihood * step);
+                if !next.is_finite() {
+                    return Err(Error::MomentOverflow);
+                }
                 if refresh {
-                    // On a copy: the M-step may fail.
-                    let mut next = *stats;
-                    next.forget(T::one() - step);
-                    next.push_point(&x, &(r * step), log_likelihood * step);
                     self.model = m_step(&self.model, self.reg, &self.options, &mut next)?;
-                    *stats = next;
                     self.since_refresh = 0;
                 } else {
-                    stats.forget(T::one() - step);
-                    stats.push_point(&x, &(r * step), log_likelihood * step);
                     self.since_refresh += 1;
                 }
+                *stats = next;
                 self.updates += 1;
                 Ok(OnlineUpdate {
                     log_likelihood,
@@ -394,8 +401,9 @@ impl<T: Real, const D: usize, const K: usize, const W: usize, C: CovarianceKind>
     /// # Errors
     ///
     /// As for [`update`](Self::update), naming a bad point by its index in
-    /// `points`. On an error the state is unchanged (the block is applied
-    /// to a copy of it).
+    /// `points`, and [`Error::LikelihoodOverflow`] if the block's total
+    /// log-likelihood overflows `T` though each point's is finite. On an
+    /// error the state is unchanged (the block is applied to a copy of it).
     pub fn update_block<P: AsPoint<T, D>>(
         &mut self,
         points: &[P],
@@ -426,6 +434,9 @@ impl<T: Real, const D: usize, const K: usize, const W: usize, C: CovarianceKind>
                 stats.push_point(&x, &(r * share), ll * share);
                 total.log_likelihood += ll;
             }
+            if !stats.is_finite() {
+                return Err(Error::MomentOverflow);
+            }
             next.updates += 1;
             total.step = step;
             if next.since_refresh + 1 >= next.options.refresh {
@@ -436,6 +447,10 @@ impl<T: Real, const D: usize, const K: usize, const W: usize, C: CovarianceKind>
             } else {
                 next.since_refresh += 1;
             }
+        }
+        if !total.log_likelihood.is_finite() {
+            // Every point's own term is finite; their sum overflowed.
+            return Err(Error::LikelihoodOverflow);
         }
         *self = next;
         Ok(total)

@@ -879,6 +879,18 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
         s.log_likelihood *= keep;
     }
 
+    /// Whether every sum (counts, moments, log-likelihood) is finite.
+    pub(crate) fn is_finite(&self) -> bool {
+        let s = &self.sums;
+        s.log_likelihood.is_finite()
+            && s.counts.iter().all(|&v| v.is_finite())
+            && s.first
+                .iter()
+                .flat_map(|f| f.iter())
+                .all(|&v| v.is_finite())
+            && C::second_is_finite(&s.second)
+    }
+
     /// Adds point `x` with responsibilities `r` and log-likelihood term
     /// `ll` as they are (online EM scales both by its step). The point
     /// count saturates.

@@ -167,6 +167,63 @@ fn a_bad_point_is_an_error_and_changes_nothing() {
 }
 
 #[test]
+fn a_point_whose_moments_overflow_is_refused_and_the_stream_goes_on() {
+    // Between M-steps (refresh 10) a point far out but of finite density
+    // would add an infinite second moment, which no forgetting removes:
+    // every M-step after it would fail. It is refused, and nothing changes.
+    let start = Gmm::<f32, 1, 2>::new(
+        [0.5, 0.5],
+        [vector![-50.0], vector![50.0]],
+        [matrix![400.0]; 2],
+    )
+    .unwrap();
+    let normal = |i: u16| {
+        let side = if i.is_multiple_of(2) { -50.0 } else { 50.0 };
+        [side + (f32::from(i) * 0.77).sin() * 30.0]
+    };
+    let options = OnlineOptions::default().with_refresh(10);
+    let mut online = OnlineGmm::<f32, 1, 2, 8>::new(start, &options).unwrap();
+    for i in 0..100 {
+        online.update(&normal(i)).unwrap();
+    }
+    let far = [1.0e20_f32];
+    assert!(online.model().log_prob(&far).unwrap().is_finite());
+    let before = online;
+    assert_eq!(online.update(&far), Err(Error::MomentOverflow));
+    assert_eq!(online, before);
+    // In a block of two each point has half the step: farther still.
+    let farther = [3.0e20_f32];
+    assert!(online.model().log_prob(&farther).unwrap().is_finite());
+    assert_eq!(
+        online.update_block(&[normal(100), farther]),
+        Err(Error::MomentOverflow)
+    );
+    assert_eq!(online, before);
+    let mut refreshed = 0;
+    for i in 100..1100 {
+        refreshed += usize::from(online.update(&normal(i)).unwrap().refreshed);
+    }
+    assert_eq!(refreshed, 100);
+    let means = online.model().means();
+    assert!((means[0][0] + 50.0).abs() < 10.0 && (means[1][0] - 50.0).abs() < 10.0);
+}
+
+#[test]
+fn a_block_whose_log_likelihood_overflows_is_refused() {
+    // Each point's log-density is finite (about -5e37); ten of them are not.
+    // During the warm-up, whose points enter the block's total one by one.
+    let start = Gmm::<f32, 1, 1>::new([1.0], [vector![0.0]], [matrix![1e-30]]).unwrap();
+    let mut online = OnlineGmm::<f32, 1, 1, 64>::new(start, &OnlineOptions::default()).unwrap();
+    let far: Vec<[f32; 1]> = (0..10u8).map(|i| [1e4 + f32::from(i)]).collect();
+    assert!(far
+        .iter()
+        .all(|p| online.model().log_prob(p).unwrap().is_finite()));
+    let before = online;
+    assert_eq!(online.update_block(&far), Err(Error::LikelihoodOverflow));
+    assert_eq!(online, before);
+}
+
+#[test]
 fn a_failed_m_step_changes_nothing() {
     // reg_covar = 0 and every point on a line: the warm-up's fit cannot
     // factorise a covariance; the point that would end the warm-up is

@@ -151,6 +151,10 @@ impl CovarianceKind for Diag {
         }
     }
 
+    fn second_is_finite<T: Real, const D: usize, const K: usize>(s: &[SVector<T, D>; K]) -> bool {
+        s.iter().flat_map(|v| v.iter()).all(|&v| v.is_finite())
+    }
+
     fn second_add<T: Real, const D: usize, const K: usize>(
         a: &mut [SVector<T, D>; K],
         b: &[SVector<T, D>; K],

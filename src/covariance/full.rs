@@ -207,6 +207,12 @@ impl CovarianceKind for Full {
         }
     }
 
+    fn second_is_finite<T: Real, const D: usize, const K: usize>(
+        s: &[SMatrix<T, D, D>; K],
+    ) -> bool {
+        s.iter().flat_map(|m| m.iter()).all(|&v| v.is_finite())
+    }
+
     fn second_add<T: Real, const D: usize, const K: usize>(
         a: &mut [SMatrix<T, D, D>; K],
         b: &[SMatrix<T, D, D>; K],

@@ -270,6 +270,11 @@ pub trait CovarianceKind:
     #[doc(hidden)]
     fn second_scale<T: Real, const D: usize, const K: usize>(s: &mut Self::Second<T, D, K>, f: T);
 
+    /// Whether every second-moment sum is finite.
+    #[doc(hidden)]
+    fn second_is_finite<T: Real, const D: usize, const K: usize>(s: &Self::Second<T, D, K>)
+        -> bool;
+
     /// Adds component `k`'s share `r` of a point at offset `d` from its
     /// shift: `r d dᵀ` (or the part of it the kind keeps).
     #[doc(hidden)]

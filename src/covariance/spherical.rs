@@ -140,6 +140,10 @@ impl CovarianceKind for Spherical {
         *s *= f;
     }
 
+    fn second_is_finite<T: Real, const D: usize, const K: usize>(s: &SVector<T, K>) -> bool {
+        s.iter().all(|&v| v.is_finite())
+    }
+
     fn second_add<T: Real, const D: usize, const K: usize>(
         a: &mut SVector<T, K>,
         b: &SVector<T, K>,

@@ -74,6 +74,10 @@ impl CovarianceKind for Tied {
         *s *= f;
     }
 
+    fn second_is_finite<T: Real, const D: usize, const K: usize>(s: &SMatrix<T, D, D>) -> bool {
+        s.iter().all(|&v| v.is_finite())
+    }
+
     fn second_add<T: Real, const D: usize, const K: usize>(
         a: &mut SMatrix<T, D, D>,
         b: &SMatrix<T, D, D>,
