@@ -102,11 +102,14 @@ pub enum Error {
     /// or data near the limits of `T` (about 1e154 in `f64`, 1e19 in `f32`).
     /// *Fix:* rescale the data, or use `f64`.
     LikelihoodOverflow,
-    /// The data's spread overflows the scalar type: the (weighted) sum of
-    /// squared deviations from the data's mean that gives their variance,
-    /// the scale of [`FitOptions::reg_covar`](crate::FitOptions::reg_covar),
-    /// exceeds `T`'s largest value (or, for the starts, a squared deviation
-    /// or the data covariance does).
+    /// The data's spread overflows the scalar type: their (weighted)
+    /// variance about their mean, the scale of
+    /// [`FitOptions::reg_covar`](crate::FitOptions::reg_covar), exceeds
+    /// `T`'s largest value (or, for the starts, a squared deviation or the
+    /// data covariance does). A sum of squared deviations that overflows
+    /// where the variance does not (very many points) is no error: the
+    /// terms are then divided by the number of points before they are
+    /// added.
     ///
     /// *Cause:* coordinates more than about `√MAX` apart (1.8e19 in `f32`,
     /// 1.3e154 in `f64`), or weights near `T`'s limit. A fit on such data

@@ -43,7 +43,9 @@ use crate::sample::uniform_index;
 /// [`Error::TooFewPoints`] for fewer than 2 points;
 /// [`Error::NonFiniteData`] naming the first non-finite point;
 /// [`Error::DataOverflow`] if a squared deviation or the covariance
-/// overflows `T`.
+/// overflows `T` (the sum of the squared deviations may overflow where
+/// the covariance does not: each is then divided by `N − 1` before it is
+/// added).
 pub fn data_covariance<T: Real, const D: usize, P: AsPoint<T, D>>(
     data: &[P],
 ) -> Result<(SVector<T, D>, SMatrix<T, D, D>), Error> {
@@ -57,12 +59,36 @@ pub fn data_covariance<T: Real, const D: usize, P: AsPoint<T, D>>(
         checked(x, index)?;
     }
     let (mean, scatter, n) = centred_scatter(data, |_| true);
-    let cov = scatter / (T::from_count(n) - T::one());
+    let mut cov = scatter / (T::from_count(n) - T::one());
+    if !cov.iter().all(|&v| v.is_finite()) {
+        cov = covariance_in_fractions(data, &mean, n);
+    }
     if cov.iter().all(|&v| v.is_finite()) {
         Ok((mean, cov))
     } else {
         Err(Error::DataOverflow)
     }
+}
+
+/// The covariance about `mean` of `n` points with each product divided by
+/// `n − 1` before it is added: for a scatter that overflowed where the
+/// covariance need not (very many points far apart). A cold path, so that
+/// every other input keeps its bits; still infinite where a squared
+/// deviation itself overflows.
+#[cold]
+#[inline(never)]
+fn covariance_in_fractions<T: Real, const D: usize, P: AsPoint<T, D>>(
+    data: &[P],
+    mean: &SVector<T, D>,
+    n: usize,
+) -> SMatrix<T, D, D> {
+    let share = T::one() / (T::from_count(n) - T::one());
+    let mut cov = SMatrix::<T, D, D>::zeros();
+    for x in data {
+        linalg::add_outer_lower(&mut cov, &(x.to_vector() - mean), share);
+    }
+    linalg::mirror_lower(&mut cov);
+    cov
 }
 
 /// Mean and symmetric scatter matrix `Σ (x − x̄)(x − x̄)ᵀ` of the points of

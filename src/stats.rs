@@ -135,10 +135,9 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Moments<T, D, K
         // which hardly happens) the branch is mispredicted so often that
         // without it an `f32` iteration at D = 2, K = 3 takes 0.56 (full)
         // to 0.68 (tied) of the time (the program of `benches/peers/run.sh`
-        // on its data, both builds in one run, `target-cpu=native`; full,
-        // spherical and tied covariance have since moved to `LaneSums` at
-        // these sizes, diagonal covariance and online EM's points have
-        // not): added as zeros, at D ≤ 2 in `f32`. In `f64` the branch is
+        // on its data, both builds in one run, `target-cpu=native`; every
+        // kind has since moved to `LaneSums` at these sizes in `f32`,
+        // online EM's points have not): added as zeros, at D ≤ 2 in `f32`. In `f64` the branch is
         // predicted, and at D ≥ 3 the branch-free loop is slower (the
         // compiler vectorises it across components, with gathers): skipped.
         let branch_free = LANES > 1 && D <= 2 && T::LSE_CUTOFF < T::lit(100.0);
@@ -1041,16 +1040,39 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
                 scatter += T::lit(2.0) * a.dot(&m.first[k]) + m.counts[k] * a.dot(&a);
             }
         }
-        // Rounding may leave a zero scatter slightly negative; a NaN
-        // (overflowed terms) stays NaN, for `scale_from` to report.
-        let scatter = if scatter < T::zero() {
-            T::zero()
+        // Rounding may leave a zero scatter slightly negative.
+        let clamp = |v: T| if v < T::zero() { T::zero() } else { v };
+        let per_point = if scatter.abs_bits() > T::MAX_FINITE.abs_bits() {
+            // Infinite or NaN: the sum over all the points overflowed where
+            // their variance need not (very many points far apart), or a
+            // moment did. The same terms as fractions of `n` (a cold path,
+            // so that every other input keeps its bits); overflowed moments
+            // stay infinite or NaN, for `scale_from` to report.
+            clamp(self.scatter_fraction(&m, &mean, n))
         } else {
-            scatter
+            clamp(scatter) / n
         };
-        let variance = scatter / n / T::from_count(D);
+        let variance = per_point / T::from_count(D);
         let largest = mean.iter().fold(T::zero(), |l, v| Real::max(l, v.abs()));
         data::scale_from(variance, largest)
+    }
+
+    /// [`scale`](Self::scale)'s scatter about `mean` divided by `n`, each
+    /// term divided before the terms are added. Out of line, so that the
+    /// copy of the second moments is on the stack only when it is needed.
+    #[cold]
+    #[inline(never)]
+    fn scatter_fraction(&self, m: &Moments1<T, D, K>, mean: &SVector<T, D>, n: T) -> T {
+        let mut second = self.sums.second;
+        C::second_scale(&mut second, T::one() / n);
+        let mut scatter = C::second_trace(&second, &m.live);
+        for k in 0..K {
+            if m.live[k] {
+                let a = self.shift[k] - mean;
+                scatter += T::lit(2.0) * a.dot(&(m.first[k] / n)) + (m.counts[k] / n) * a.dot(&a);
+            }
+        }
+        scatter
     }
 
     /// The absolute regularisation of a request `relative` to the data's

@@ -559,14 +559,15 @@ fn statistics_measure_the_data_scale() {
     );
 }
 
-/// A spread that overflows `T` is an error of the fit, and so is a
-/// non-finite point, found by the first pass (there is no separate scan).
+/// A spread that overflows `T` (a variance beyond `T`'s largest value) is
+/// an error of the fit, and so is a non-finite point, found by the first
+/// pass (there is no separate scan).
 #[test]
 fn fits_report_an_overflowing_spread_and_bad_points() {
-    let data = [[-1e19f32], [-1.1e19], [1e19], [1.1e19]];
+    let data = [[-2e19f32], [-2.1e19], [2e19], [2.1e19]];
     let start = Gmm::<f32, 1, 2>::new(
         [0.5, 0.5],
-        [vector![-1e19], vector![1e19]],
+        [vector![-2e19], vector![2e19]],
         [SMatrix::from_element(1e36); 2],
     )
     .unwrap();
@@ -597,5 +598,60 @@ fn fits_report_an_overflowing_spread_and_bad_points() {
     assert_eq!(
         em_step(&bad, &model, 1e-6),
         Err(Error::NonFiniteData { index: 7 })
+    );
+}
+
+/// Many points far apart: the sum of their squared deviations overflows
+/// `T` although their variance, and every squared deviation, does not.
+/// Neither the data covariance nor the scale of the regularisation may
+/// then fail (they did, with `DataOverflow`, once `N` passed a few
+/// hundred at this scale in `f32`).
+#[test]
+fn many_points_far_apart_keep_their_covariance_and_scale() {
+    let s = 3e17_f32;
+    let n = 2000;
+    let data: Vec<[f32; 2]> = (0..n)
+        .map(|i| {
+            let t = i as f32;
+            let shift = if i % 2 == 0 { 3.0 } else { 0.0 };
+            [s * ((t * 0.7).sin() + shift), s * (t * 1.3).cos()]
+        })
+        .collect();
+    // The covariance against f64, where nothing overflows.
+    let (mean, cov) = init::data_covariance(&data).unwrap();
+    let wide: Vec<[f64; 2]> = data
+        .iter()
+        .map(|p| [f64::from(p[0]), f64::from(p[1])])
+        .collect();
+    let (mean64, cov64) = init::data_covariance(&wide).unwrap();
+    for i in 0..2 {
+        assert!((f64::from(mean[i]) - mean64[i]).abs() <= 1e-5 * mean64.abs().max());
+        for j in 0..2 {
+            let err = (f64::from(cov[(i, j)]) - cov64[(i, j)]).abs();
+            assert!(err <= 1e-4 * cov64.abs().max(), "({i}, {j}): {err:e}");
+        }
+    }
+    let sum_of_squares: f64 = wide.iter().map(|p| (p[0] - mean64[0]).powi(2)).sum();
+    assert!(sum_of_squares > f64::from(f32::MAX), "the test's premise");
+    // The default fit measures the data's scale from its statistics.
+    let start = Gmm::<f32, 2, 2>::new(
+        [0.5, 0.5],
+        [vector![0.0, 0.0], vector![3.0 * s, 0.0]],
+        [SMatrix::<f32, 2, 2>::identity() * (s * s); 2],
+    )
+    .unwrap();
+    let report = start.fit(&data, &FitOptions::default()).unwrap();
+    let means = report.model.means();
+    assert!((means[0][0] / s).abs() < 0.2 && (means[1][0] / s - 3.0).abs() < 0.2);
+    let stats = {
+        let mut stats = SufficientStats::new(&start);
+        stats.accumulate_slice(&start, &data).unwrap();
+        stats
+    };
+    let scale = stats.scale().unwrap();
+    let expected = 0.5 * (cov64[(0, 0)] + cov64[(1, 1)]) * f64::from(n - 1) / f64::from(n);
+    assert!(
+        (f64::from(scale) / expected - 1.0).abs() < 1e-3,
+        "{scale:e} vs {expected:e}"
     );
 }
