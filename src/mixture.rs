@@ -263,8 +263,10 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Gmm<T, D, K, C>
     /// The responsibilities `rₖ = wₖ N(x | μₖ, Σₖ) / p(x)`: the posterior
     /// probability that `x` came from each component (soft classification).
     /// Every entry lies in `[0, 1]` and they sum to 1 within `K·ε`. An entry
-    /// is exactly 0 when its true value is below `e⁻⁵⁰` (`f32`) or `e⁻²⁰⁰`
-    /// (`f64`).
+    /// is exactly 0 when its component's weighted density `wₖ N(x | μₖ, Σₖ)`
+    /// is below `e⁻⁵⁰` (`f32`) or `e⁻²⁰⁰` (`f64`) times the largest
+    /// component's (so its true value is below that too; with `K ≥ 3` a
+    /// true value just below it may still be non-zero).
     ///
     /// # Errors
     ///

@@ -174,6 +174,12 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> ResumableFit<T,
     }
 
     /// The model as it stands: the start, then the result of each M-step.
+    /// After an M-step that failed ([`advance`](Self::advance) returned its
+    /// error), as after an error of [`fit_in_place`](crate::fit_in_place):
+    /// a valid mixture (its cached constants agree with its parameters,
+    /// every parameter finite), usable for inference, but possibly the last
+    /// iterate with some of that step's parameters already in place, which
+    /// is no iterate of the fit.
     pub fn model(&self) -> &Gmm<T, D, K, C> {
         &self.model
     }
