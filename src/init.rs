@@ -58,10 +58,14 @@ pub fn data_covariance<T: Real, const D: usize, P: AsPoint<T, D>>(
     for (index, x) in data.iter().enumerate() {
         checked(x, index)?;
     }
-    let (mean, scatter, n) = centred_scatter(data, |_| true);
+    let (mean, scatter, n) = centred_scatter(data, T::one());
     let mut cov = scatter / (T::from_count(n) - T::one());
     if !cov.iter().all(|&v| v.is_finite()) {
-        cov = covariance_in_fractions(data, &mean, n);
+        // The scatter overflowed where the covariance need not (very many
+        // points far apart): every product divided by `N − 1` before it is
+        // added (a cold path, so that every other input keeps its bits);
+        // still infinite where a squared deviation itself overflows.
+        cov = centred_scatter(data, T::one() / (T::from_count(n) - T::one())).1;
     }
     if cov.iter().all(|&v| v.is_finite()) {
         Ok((mean, cov))
@@ -70,48 +74,24 @@ pub fn data_covariance<T: Real, const D: usize, P: AsPoint<T, D>>(
     }
 }
 
-/// The covariance about `mean` of `n` points with each product divided by
-/// `n − 1` before it is added: for a scatter that overflowed where the
-/// covariance need not (very many points far apart). A cold path, so that
-/// every other input keeps its bits; still infinite where a squared
-/// deviation itself overflows.
-#[cold]
+/// Mean and symmetric scatter matrix `Σ (x − x̄)(x − x̄)ᵀ` of `data`, each
+/// product times `share` before it is added (`share = 1` changes no bit),
+/// and the number of points. Out of line: [`data_covariance`] calls it
+/// again where the plain sum overflows.
 #[inline(never)]
-fn covariance_in_fractions<T: Real, const D: usize, P: AsPoint<T, D>>(
-    data: &[P],
-    mean: &SVector<T, D>,
-    n: usize,
-) -> SMatrix<T, D, D> {
-    let share = T::one() / (T::from_count(n) - T::one());
-    let mut cov = SMatrix::<T, D, D>::zeros();
-    for x in data {
-        linalg::add_outer_lower(&mut cov, &(x.to_vector() - mean), share);
-    }
-    linalg::mirror_lower(&mut cov);
-    cov
-}
-
-/// Mean and symmetric scatter matrix `Σ (x − x̄)(x − x̄)ᵀ` of the points of
-/// `data` that `keep` accepts, and their number.
 fn centred_scatter<T: Real, const D: usize, P: AsPoint<T, D>>(
     data: &[P],
-    keep: impl Fn(&SVector<T, D>) -> bool,
+    share: T,
 ) -> (SVector<T, D>, SMatrix<T, D, D>, usize) {
-    let n = data.iter().filter(|x| keep(&x.to_vector())).count();
+    let n = data.len();
     let inv = T::one() / T::from_count(n.max(1));
     let mut mean = SVector::<T, D>::zeros();
     for x in data {
-        let x = x.to_vector();
-        if keep(&x) {
-            mean += x * inv;
-        }
+        mean += x.to_vector() * inv;
     }
     let mut scatter = SMatrix::<T, D, D>::zeros();
     for x in data {
-        let x = x.to_vector();
-        if keep(&x) {
-            linalg::add_outer_lower(&mut scatter, &(x - mean), T::one());
-        }
+        linalg::add_outer_lower(&mut scatter, &(x.to_vector() - mean), share);
     }
     linalg::mirror_lower(&mut scatter);
     (mean, scatter, n)

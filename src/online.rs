@@ -366,22 +366,32 @@ impl<T: Real, const D: usize, const K: usize, const W: usize, C: CovarianceKind>
                 let (log_likelihood, r) = estep::point(&self.model.kernel(), &x)?;
                 let step = self.options.step.at(self.updates + 1);
                 let refresh = self.since_refresh + 1 >= self.options.refresh;
-                // On a copy: the point's moments may overflow the running
-                // ones (which no forgetting would bring back), and the
-                // M-step may fail.
-                let mut next = *stats;
-                next.forget(T::one() - step);
-                next.push_point(&x, &(r * step), log_likelihood * step);
-                if !next.is_finite() {
-                    return Err(Error::MomentOverflow);
-                }
-                if refresh {
-                    self.model = m_step(&self.model, self.reg, &self.options, &mut next)?;
-                    self.since_refresh = 0;
+                // The statistics as they were, put back if the point's
+                // moments overflow the running ones (which no forgetting
+                // would bring back) or the M-step fails.
+                let before = *stats;
+                stats.forget(T::one() - step);
+                stats.push_point(&x, &(r * step), log_likelihood * step);
+                let next = if stats.is_finite() {
+                    if refresh {
+                        m_step(&self.model, self.reg, &self.options, stats).map(Some)
+                    } else {
+                        Ok(None)
+                    }
                 } else {
-                    self.since_refresh += 1;
+                    Err(Error::MomentOverflow)
+                };
+                match next {
+                    Ok(Some(model)) => {
+                        self.model = model;
+                        self.since_refresh = 0;
+                    }
+                    Ok(None) => self.since_refresh += 1,
+                    Err(e) => {
+                        *stats = before;
+                        return Err(e);
+                    }
                 }
-                *stats = next;
                 self.updates += 1;
                 Ok(OnlineUpdate {
                     log_likelihood,

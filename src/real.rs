@@ -18,6 +18,14 @@
 use nalgebra::RealField;
 use rand_core::Rng;
 
+/// Whether every value is finite, with no branch per value: `v · 0` is
+/// ±0 for a finite `v` and NaN for an infinite or NaN one, and a sum of
+/// such terms is ±0 only if every term is (it cannot overflow). Online EM
+/// checks its statistics after every update this way.
+pub(crate) fn all_finite<T: Real>(values: impl Iterator<Item = T>) -> bool {
+    values.fold(T::zero(), |t, v| t + v * T::zero()) == T::zero()
+}
+
 mod sealed {
     pub trait Sealed {}
     impl Sealed for f32 {}
@@ -373,6 +381,30 @@ impl Real for f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_finite_finds_any_non_finite_value() {
+        fn check<T: Real>() {
+            let finite = [
+                T::MAX_FINITE,
+                -T::MAX_FINITE,
+                T::MIN_NORMAL,
+                -T::zero(),
+                T::one(),
+            ];
+            assert!(all_finite(finite.iter().copied()));
+            assert!(all_finite(core::iter::empty::<T>()));
+            for bad in [T::NEG_INFINITY, -T::NEG_INFINITY, T::zero() / T::zero()] {
+                for at in 0..=finite.len() {
+                    let mut values = finite.to_vec();
+                    values.insert(at, bad);
+                    assert!(!all_finite(values.into_iter()), "{bad:?} at {at}");
+                }
+            }
+        }
+        check::<f32>();
+        check::<f64>();
+    }
 
     #[test]
     fn is_finite_rejects_nan_and_infinities() {

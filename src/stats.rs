@@ -881,12 +881,9 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     /// Whether every sum (counts, moments, log-likelihood) is finite.
     pub(crate) fn is_finite(&self) -> bool {
         let s = &self.sums;
-        s.log_likelihood.is_finite()
-            && s.counts.iter().all(|&v| v.is_finite())
-            && s.first
-                .iter()
-                .flat_map(|f| f.iter())
-                .all(|&v| v.is_finite())
+        let first = s.first.iter().flat_map(|f| f.iter()).copied();
+        crate::real::all_finite(s.counts.iter().copied().chain(first))
+            && s.log_likelihood.is_finite()
             && C::second_is_finite(&s.second)
     }
 
@@ -1033,22 +1030,16 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
                 }
             }
         }
-        let mut scatter = C::second_trace(&self.sums.second, &m.live);
-        for k in 0..K {
-            if m.live[k] {
-                let a = self.shift[k] - mean;
-                scatter += T::lit(2.0) * a.dot(&m.first[k]) + m.counts[k] * a.dot(&a);
-            }
-        }
         // Rounding may leave a zero scatter slightly negative.
         let clamp = |v: T| if v < T::zero() { T::zero() } else { v };
+        let scatter = self.scatter(&m, &mean, T::one());
         let per_point = if scatter.abs_bits() > T::MAX_FINITE.abs_bits() {
             // Infinite or NaN: the sum over all the points overflowed where
             // their variance need not (very many points far apart), or a
             // moment did. The same terms as fractions of `n` (a cold path,
             // so that every other input keeps its bits); overflowed moments
             // stay infinite or NaN, for `scale_from` to report.
-            clamp(self.scatter_fraction(&m, &mean, n))
+            clamp(self.scatter(&m, &mean, T::one() / n))
         } else {
             clamp(scatter) / n
         };
@@ -1057,19 +1048,16 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
         data::scale_from(variance, largest)
     }
 
-    /// [`scale`](Self::scale)'s scatter about `mean` divided by `n`, each
-    /// term divided before the terms are added. Out of line, so that the
-    /// copy of the second moments is on the stack only when it is needed.
-    #[cold]
+    /// [`scale`](Self::scale)'s scatter about `mean`, every term times `f`
+    /// before the terms are added (`f = 1` changes no bit). Out of line: it
+    /// is called again, with `1/N`, where the plain sum overflows.
     #[inline(never)]
-    fn scatter_fraction(&self, m: &Moments1<T, D, K>, mean: &SVector<T, D>, n: T) -> T {
-        let mut second = self.sums.second;
-        C::second_scale(&mut second, T::one() / n);
-        let mut scatter = C::second_trace(&second, &m.live);
+    fn scatter(&self, m: &Moments1<T, D, K>, mean: &SVector<T, D>, f: T) -> T {
+        let mut scatter = C::second_trace(&self.sums.second, &m.live, f);
         for k in 0..K {
             if m.live[k] {
                 let a = self.shift[k] - mean;
-                scatter += T::lit(2.0) * a.dot(&(m.first[k] / n)) + (m.counts[k] / n) * a.dot(&a);
+                scatter += T::lit(2.0) * a.dot(&(m.first[k] * f)) + (m.counts[k] * f) * a.dot(&a);
             }
         }
         scatter

@@ -152,7 +152,7 @@ impl CovarianceKind for Diag {
     }
 
     fn second_is_finite<T: Real, const D: usize, const K: usize>(s: &[SVector<T, D>; K]) -> bool {
-        s.iter().flat_map(|v| v.iter()).all(|&v| v.is_finite())
+        crate::real::all_finite(s.iter().flat_map(|v| v.iter()).copied())
     }
 
     fn second_add<T: Real, const D: usize, const K: usize>(
@@ -235,8 +235,13 @@ impl CovarianceKind for Diag {
     fn second_trace<T: Real, const D: usize, const K: usize>(
         s: &[SVector<T, D>; K],
         live: &[bool; K],
+        f: T,
     ) -> T {
-        live_total(s.iter().map(SVector::sum), live)
+        live_total(
+            s.iter()
+                .map(|v| v.iter().fold(T::zero(), |t, &x| t + x * f)),
+            live,
+        )
     }
 
     fn needs_recentring<T: Real, const D: usize, const K: usize>(

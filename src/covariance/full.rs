@@ -210,7 +210,7 @@ impl CovarianceKind for Full {
     fn second_is_finite<T: Real, const D: usize, const K: usize>(
         s: &[SMatrix<T, D, D>; K],
     ) -> bool {
-        s.iter().flat_map(|m| m.iter()).all(|&v| v.is_finite())
+        crate::real::all_finite(s.iter().flat_map(|m| m.iter()).copied())
     }
 
     fn second_add<T: Real, const D: usize, const K: usize>(
@@ -339,8 +339,13 @@ impl CovarianceKind for Full {
     fn second_trace<T: Real, const D: usize, const K: usize>(
         s: &[SMatrix<T, D, D>; K],
         live: &[bool; K],
+        f: T,
     ) -> T {
-        live_total(s.iter().map(SMatrix::trace), live)
+        live_total(
+            s.iter()
+                .map(|m| (0..D).fold(T::zero(), |t, i| t + m[(i, i)] * f)),
+            live,
+        )
     }
 
     fn needs_recentring<T: Real, const D: usize, const K: usize>(

@@ -369,13 +369,16 @@ pub trait CovarianceKind:
 
     /// The trace of the second moments of the components `live` marks,
     /// `Σₖ tr S2ₖ` (tied: of the pooled sum, which holds every component's
-    /// share): the scatter about the shifts that
+    /// share), each diagonal entry times `f` before it is added (`f = 1`
+    /// changes no bit; `1/N` keeps a sum that would overflow in range): the
+    /// scatter about the shifts that
     /// [`SufficientStats::scale`](crate::SufficientStats::scale) turns into
     /// the data's variance.
     #[doc(hidden)]
     fn second_trace<T: Real, const D: usize, const K: usize>(
         s: &Self::Second<T, D, K>,
         live: &[bool; K],
+        f: T,
     ) -> T;
 
     /// `true` if a one-pass variance of a live component would lose more

@@ -141,7 +141,7 @@ impl CovarianceKind for Spherical {
     }
 
     fn second_is_finite<T: Real, const D: usize, const K: usize>(s: &SVector<T, K>) -> bool {
-        s.iter().all(|&v| v.is_finite())
+        crate::real::all_finite(s.iter().copied())
     }
 
     fn second_add<T: Real, const D: usize, const K: usize>(
@@ -210,8 +210,9 @@ impl CovarianceKind for Spherical {
     fn second_trace<T: Real, const D: usize, const K: usize>(
         s: &SVector<T, K>,
         live: &[bool; K],
+        f: T,
     ) -> T {
-        live_total(s.iter().copied(), live)
+        live_total(s.iter().map(|&v| v * f), live)
     }
 
     fn needs_recentring<T: Real, const D: usize, const K: usize>(

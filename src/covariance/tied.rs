@@ -75,7 +75,7 @@ impl CovarianceKind for Tied {
     }
 
     fn second_is_finite<T: Real, const D: usize, const K: usize>(s: &SMatrix<T, D, D>) -> bool {
-        s.iter().all(|&v| v.is_finite())
+        crate::real::all_finite(s.iter().copied())
     }
 
     fn second_add<T: Real, const D: usize, const K: usize>(
@@ -131,8 +131,9 @@ impl CovarianceKind for Tied {
     fn second_trace<T: Real, const D: usize, const K: usize>(
         s: &SMatrix<T, D, D>,
         _live: &[bool; K],
+        f: T,
     ) -> T {
-        s.trace()
+        (0..D).fold(T::zero(), |t, i| t + s[(i, i)] * f)
     }
 
     /// On the pooled diagonal: `raw = Σₖ S2ₖ,ᵢᵢ / N` against
