@@ -105,8 +105,8 @@ pub enum Error {
     /// The data's spread overflows the scalar type: their (weighted)
     /// variance about their mean, the scale of
     /// [`FitOptions::reg_covar`](crate::FitOptions::reg_covar), exceeds
-    /// `T`'s largest value (or, for the starts, a squared deviation or the
-    /// data covariance does). A sum of squared deviations that overflows
+    /// `T`'s largest value (or, for the starts, the data covariance does).
+    /// A sum of squared deviations that overflows
     /// where the variance does not (very many points) is no error: the
     /// terms are then divided by the number of points before they are
     /// added.

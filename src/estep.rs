@@ -53,9 +53,10 @@ pub(crate) const LANES: usize = 1;
 /// ARM with the soft-float ABI, such as the Cortex-M0 and M3, and 32-bit
 /// RISC-V without the F extension), so that a float comparison is a
 /// library call: the one-lane kernel then compares some floats as integers
-/// where an FPU's own comparison is cheaper. Only the speed depends on it,
+/// where an FPU's own comparison is cheaper (as does
+/// [`all_finite`](crate::real::all_finite)). Only the speed depends on it,
 /// never a result.
-const SOFT_FLOAT: bool = cfg!(any(
+pub(crate) const SOFT_FLOAT: bool = cfg!(any(
     all(target_arch = "arm", not(target_abi = "eabihf")),
     all(target_arch = "riscv32", not(target_feature = "f"))
 ));

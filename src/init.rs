@@ -42,10 +42,11 @@ use crate::sample::uniform_index;
 ///
 /// [`Error::TooFewPoints`] for fewer than 2 points;
 /// [`Error::NonFiniteData`] naming the first non-finite point;
-/// [`Error::DataOverflow`] if a squared deviation or the covariance
-/// overflows `T` (the sum of the squared deviations may overflow where
-/// the covariance does not: each is then divided by `N − 1` before it is
-/// added).
+/// [`Error::DataOverflow`] if the covariance overflows `T` (the sum of
+/// the products of deviations may overflow where the covariance does not:
+/// each deviation is then scaled by `1/(N − 1)` before it is multiplied
+/// by the other, so a single squared deviation may overflow while the
+/// covariance, which spreads it over `N − 1`, is finite).
 pub fn data_covariance<T: Real, const D: usize, P: AsPoint<T, D>>(
     data: &[P],
 ) -> Result<(SVector<T, D>, SMatrix<T, D, D>), Error> {
@@ -64,7 +65,7 @@ pub fn data_covariance<T: Real, const D: usize, P: AsPoint<T, D>>(
         // The scatter overflowed where the covariance need not (very many
         // points far apart): every product divided by `N − 1` before it is
         // added (a cold path, so that every other input keeps its bits);
-        // still infinite where a squared deviation itself overflows.
+        // still infinite where the covariance itself overflows.
         cov = centred_scatter(data, T::one() / (T::from_count(n) - T::one())).1;
     }
     if cov.iter().all(|&v| v.is_finite()) {

@@ -18,12 +18,20 @@
 use nalgebra::RealField;
 use rand_core::Rng;
 
-/// Whether every value is finite, with no branch per value: `v · 0` is
-/// ±0 for a finite `v` and NaN for an infinite or NaN one, and a sum of
-/// such terms is ±0 only if every term is (it cannot overflow). Online EM
-/// checks its statistics after every update this way.
+/// Whether every value is finite, with no branch per value. With a
+/// floating-point unit: `v · 0` is ±0 for a finite `v` and NaN for an
+/// infinite or NaN one, and a sum of such terms is ±0 only if every term
+/// is (it cannot overflow). Without one (see `estep::SOFT_FLOAT`), where
+/// each of those operations is a library call: the magnitudes' bits
+/// against `MAX`'s, in integers. Online EM checks its statistics after
+/// every update this way.
 pub(crate) fn all_finite<T: Real>(values: impl Iterator<Item = T>) -> bool {
-    values.fold(T::zero(), |t, v| t + v * T::zero()) == T::zero()
+    if crate::estep::SOFT_FLOAT {
+        let max = T::MAX_FINITE.abs_bits();
+        values.fold(true, |ok, v| ok & (v.abs_bits() <= max))
+    } else {
+        values.fold(T::zero(), |t, v| t + v * T::zero()) == T::zero()
+    }
 }
 
 mod sealed {

@@ -46,8 +46,8 @@ use crate::real::Real;
 /// another model, even one with the same means.
 ///
 /// The order of the sums within a block of 128 points depends on the
-/// target's class, never on its vector width: at `D ≤ 3` (full and tied
-/// covariance in `f32`, spherical in both), 64-bit targets add the block's
+/// target's class, never on its vector width: at `D ≤ 3` (full, diagonal
+/// and tied covariance in `f32`, spherical in both), 64-bit targets add the block's
 /// points in eight interleaved lanes summed at its end, 32-bit targets
 /// point by point (see the README's "Speed on a host"); the same holds for
 /// the log-likelihood in `f32`, at every `D`. So the same pass gives the
@@ -993,7 +993,9 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     ///
     /// [`Error::TooFewPoints`] if nothing was accumulated,
     /// [`Error::MomentOverflow`] if the soft counts' total overflows `T`,
-    /// [`Error::DataOverflow`] if the scatter does.
+    /// [`Error::DataOverflow`] if the variance does (the scatter, summed
+    /// over the points, may overflow where the variance does not: its
+    /// terms are then divided by `N·D` before they are added).
     pub fn scale(&self) -> Result<T, Error> {
         let m = self.first_order();
         let mut n = T::zero();
@@ -1033,17 +1035,17 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
         // Rounding may leave a zero scatter slightly negative.
         let clamp = |v: T| if v < T::zero() { T::zero() } else { v };
         let scatter = self.scatter(&m, &mean, T::one());
-        let per_point = if scatter.abs_bits() > T::MAX_FINITE.abs_bits() {
-            // Infinite or NaN: the sum over all the points overflowed where
-            // their variance need not (very many points far apart), or a
-            // moment did. The same terms as fractions of `n` (a cold path,
-            // so that every other input keeps its bits); overflowed moments
-            // stay infinite or NaN, for `scale_from` to report.
-            clamp(self.scatter(&m, &mean, T::one() / n))
+        let variance = if scatter.abs_bits() > T::MAX_FINITE.abs_bits() {
+            // Infinite or NaN: the sum over all the points and coordinates
+            // overflowed where their variance need not (very many points
+            // far apart), or a moment did. The same terms as fractions of
+            // `n·D` (a cold path, so that every other input keeps its
+            // bits); overflowed moments stay infinite or NaN, for
+            // `scale_from` to report.
+            clamp(self.scatter(&m, &mean, T::one() / n / T::from_count(D)))
         } else {
-            clamp(scatter) / n
+            clamp(scatter) / n / T::from_count(D)
         };
-        let variance = per_point / T::from_count(D);
         let largest = mean.iter().fold(T::zero(), |l, v| Real::max(l, v.abs()));
         data::scale_from(variance, largest)
     }

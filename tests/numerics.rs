@@ -605,7 +605,7 @@ fn fits_report_an_overflowing_spread_and_bad_points() {
 /// `T` although their variance, and every squared deviation, does not.
 /// Neither the data covariance nor the scale of the regularisation may
 /// then fail (they did, with `DataOverflow`, once `N` passed a few
-/// hundred at this scale in `f32`).
+/// hundred at this scale in `f32`), in any kind.
 #[test]
 fn many_points_far_apart_keep_their_covariance_and_scale() {
     let s = 3e17_f32;
@@ -633,25 +633,28 @@ fn many_points_far_apart_keep_their_covariance_and_scale() {
     }
     let sum_of_squares: f64 = wide.iter().map(|p| (p[0] - mean64[0]).powi(2)).sum();
     assert!(sum_of_squares > f64::from(f32::MAX), "the test's premise");
-    // The default fit measures the data's scale from its statistics.
-    let start = Gmm::<f32, 2, 2>::new(
-        [0.5, 0.5],
-        [vector![0.0, 0.0], vector![3.0 * s, 0.0]],
-        [SMatrix::<f32, 2, 2>::identity() * (s * s); 2],
-    )
-    .unwrap();
-    let report = start.fit(&data, &FitOptions::default()).unwrap();
-    let means = report.model.means();
-    assert!((means[0][0] / s).abs() < 0.2 && (means[1][0] / s - 3.0).abs() < 0.2);
-    let stats = {
-        let mut stats = SufficientStats::new(&start);
-        stats.accumulate_slice(&start, &data).unwrap();
-        stats
-    };
-    let scale = stats.scale().unwrap();
+    // The scale (the mean per-coordinate variance, population) that every
+    // kind's statistics must give, and a default fit, which measures it.
     let expected = 0.5 * (cov64[(0, 0)] + cov64[(1, 1)]) * f64::from(n - 1) / f64::from(n);
-    assert!(
-        (f64::from(scale) / expected - 1.0).abs() < 1e-3,
-        "{scale:e} vs {expected:e}"
-    );
+    fn check<C: common::Kind>(data: &[[f32; 2]], s: f32, expected: f64) {
+        let wide = SMatrix::<f32, 2, 2>::identity() * (s * s);
+        let means = [vector![0.0, 0.0], vector![3.0 * s, 0.0]];
+        let start = C::from_full([0.5, 0.5], means, &[wide; 2]).unwrap();
+        let mut stats = SufficientStats::new(&start);
+        stats.accumulate_slice(&start, data).unwrap();
+        let scale = stats.scale().unwrap();
+        let error = (f64::from(scale) / expected - 1.0).abs();
+        assert!(error < 1e-3, "{}: {scale:e} vs {expected:e}", C::NAME);
+        let report = start.fit(data, &FitOptions::default()).unwrap();
+        let fitted = report.model.means();
+        assert!(
+            (fitted[0][0] / s).abs() < 0.2 && (fitted[1][0] / s - 3.0).abs() < 0.2,
+            "{}: {fitted:?}",
+            C::NAME
+        );
+    }
+    check::<Full>(&data, s, expected);
+    check::<Diag>(&data, s, expected);
+    check::<Spherical>(&data, s, expected);
+    check::<Tied>(&data, s, expected);
 }

@@ -209,6 +209,42 @@ fn a_point_whose_moments_overflow_is_refused_and_the_stream_goes_on() {
 }
 
 #[test]
+fn a_failed_m_step_while_running_changes_nothing() {
+    // reg_covar = 0, a constant step of 0.99 and points on the line x = y
+    // after a warm-up with spread: the spread across the line is forgotten
+    // until the covariance is singular at f64's resolution, and that
+    // update's M-step fails. Its statistics were updated in place before
+    // the M-step: they must be put back.
+    let fit = FitOptions::default().with_reg_covar(0.0);
+    let options = OnlineOptions::default()
+        .with_fit(fit)
+        .with_step(StepSize::Constant(0.99))
+        .with_refresh(1);
+    let start =
+        Gmm::<f64, 2, 1>::new([1.0], [vector![0.0, 0.0]], [matrix![1.0, 0.0; 0.0, 1.0]]).unwrap();
+    let mut online = OnlineGmm::<f64, 2, 1, 4>::new(start, &options).unwrap();
+    for p in [[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]] {
+        online.update(&p).unwrap();
+    }
+    assert!(online.is_warm());
+    let mut failed = None;
+    for t in 1..60 {
+        let before = online;
+        let x = f64::from(t % 7) - 3.0;
+        match online.update(&[x, x]) {
+            Ok(_) => assert_valid(online.model()),
+            Err(e) => {
+                assert!(matches!(e, Error::NotPositiveDefinite { component: 0 }));
+                assert_eq!(online, before);
+                failed = Some(t);
+                break;
+            }
+        }
+    }
+    assert!(failed.is_some(), "no M-step failed");
+}
+
+#[test]
 fn a_block_whose_log_likelihood_overflows_is_refused() {
     // Each point's log-density is finite (about -5e37); ten of them are not.
     // During the warm-up, whose points enter the block's total one by one.
