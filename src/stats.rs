@@ -999,11 +999,9 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     pub fn scale(&self) -> Result<T, Error> {
         let m = self.first_order();
         let mut n = T::zero();
-        let mut sum = SVector::<T, D>::zeros();
         for k in 0..K {
             if m.live[k] {
                 n += m.counts[k];
-                sum += m.first[k] + self.shift[k] * m.counts[k];
             }
         }
         // Checked after the loop, where it makes the code built for size
@@ -1019,18 +1017,12 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
             // no component is live.
             return Err(Error::MomentOverflow);
         }
-        let mut mean = sum / n;
+        let mut mean = self.first_sum(&m, T::one()) / n;
         if !mean.iter().all(|&v| v.is_finite()) {
             // `Σₖ (S1ₖ + Nₖ cₖ)` overflowed where the mean need not: sample
-            // weights near `T`'s limit. The same mean from the counts as
-            // fractions of `n`, each term at most its component's mean (a
-            // cold path, so that every other input keeps its bits).
-            mean = SVector::zeros();
-            for k in 0..K {
-                if m.live[k] {
-                    mean += m.first[k] / n + self.shift[k] * (m.counts[k] / n);
-                }
-            }
+            // weights near `T`'s limit. The same terms as fractions of `n`
+            // (a cold path, so that every other input keeps its bits).
+            mean = self.first_sum(&m, T::one() / n);
         }
         // Rounding may leave a zero scatter slightly negative.
         let clamp = |v: T| if v < T::zero() { T::zero() } else { v };
@@ -1048,6 +1040,21 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
         };
         let largest = mean.iter().fold(T::zero(), |l, v| Real::max(l, v.abs()));
         data::scale_from(variance, largest)
+    }
+
+    /// [`scale`](Self::scale)'s sum of the live components' points,
+    /// `Σₖ (S1ₖ + Nₖ cₖ)`, every term times `f` before the terms are added
+    /// (`f = 1` changes no bit). Out of line: it is called again, with
+    /// `1/N`, where the plain sum overflows.
+    #[inline(never)]
+    fn first_sum(&self, m: &Moments1<T, D, K>, f: T) -> SVector<T, D> {
+        let mut sum = SVector::<T, D>::zeros();
+        for k in 0..K {
+            if m.live[k] {
+                sum += m.first[k] * f + self.shift[k] * (m.counts[k] * f);
+            }
+        }
+        sum
     }
 
     /// [`scale`](Self::scale)'s scatter about `mean`, every term times `f`
