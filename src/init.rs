@@ -122,7 +122,7 @@ fn whole_data<T: Real, const D: usize, P: AsPoint<T, D>>(
     }
     let (mean, cov) = data_covariance(data)?;
     let n = T::from_count(data.len());
-    let variance = cov.trace() * ((n - T::one()) / n) / T::from_count(D);
+    let variance = linalg::mean_diagonal(&cov, (n - T::one()) / n);
     let largest = mean.iter().fold(T::zero(), |l, v| Real::max(l, v.abs()));
     let scale = data::scale_from(variance, largest)?;
     Ok((linalg::absolute_reg(T::DEFAULT_REG_COVAR, scale), cov))

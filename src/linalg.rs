@@ -294,6 +294,28 @@ pub(crate) fn mirror_lower<T: Real, const D: usize>(s: &mut SMatrix<T, D, D>) {
     }
 }
 
+/// The mean of `a`'s diagonal times `f`, `tr(a)·f/D`: finite wherever the
+/// mean is, also when the trace is not (every entry above `MAX/D`, say),
+/// where each entry is then scaled before it is added (a cold path, so
+/// every other input keeps the bits of the plain expression).
+pub(crate) fn mean_diagonal<T: Real, const D: usize>(a: &SMatrix<T, D, D>, f: T) -> T {
+    let d = T::from_count(D);
+    let mean = a.trace() * f / d;
+    if mean.is_finite() {
+        mean
+    } else {
+        mean_diagonal_scaled(a, f / d)
+    }
+}
+
+/// `Σ aᵢᵢ·f`, each entry scaled before it is added ([`mean_diagonal`]'s
+/// fallback).
+#[cold]
+#[inline(never)]
+fn mean_diagonal_scaled<T: Real, const D: usize>(a: &SMatrix<T, D, D>, f: T) -> T {
+    (0..D).fold(T::zero(), |s, i| s + a[(i, i)] * f)
+}
+
 /// The largest diagonal entry of `a`, or 0 if none is positive.
 pub(crate) fn largest_diagonal<T: Real, const D: usize>(a: &SMatrix<T, D, D>) -> T {
     (0..D).fold(T::zero(), |m, i| Real::max(m, a[(i, i)]))

@@ -658,3 +658,47 @@ fn many_points_far_apart_keep_their_covariance_and_scale() {
     check::<Spherical>(&data, s, expected);
     check::<Tied>(&data, s, expected);
 }
+
+/// Data whose per-coordinate variances are each finite but above `MAX/D`,
+/// so that their sum, the covariance's trace, overflows `T` where their
+/// mean (the data's scale) does not. Every start of every kind must then
+/// exist (they failed with `DataOverflow`), with the spherical kind's
+/// variance the mean of the data covariance's diagonal.
+#[test]
+fn starts_exist_where_only_the_trace_of_the_data_covariance_overflows() {
+    let a = 1.3e19_f32;
+    let data = [
+        [a, a],
+        [-a, -a],
+        [a, -a],
+        [-a, a],
+        [0.9 * a, a],
+        [-a, -0.9 * a],
+    ];
+    let (_, cov) = init::data_covariance(&data).unwrap();
+    assert!(
+        !(cov[(0, 0)] + cov[(1, 1)]).is_finite(),
+        "the test's premise"
+    );
+    let wide: Vec<[f64; 2]> = data
+        .iter()
+        .map(|p| [f64::from(p[0]), f64::from(p[1])])
+        .collect();
+    let (_, cov64) = init::data_covariance(&wide).unwrap();
+    fn starts<C: common::Kind>(data: &[[f32; 2]]) -> Gmm<f32, 2, 2, C> {
+        let mut rng = rand_pcg::Pcg32::new(5, 7);
+        let start: Gmm<f32, 2, 2, C> = init::random_points(data, &mut rng)
+            .unwrap_or_else(|e| panic!("{}: random_points: {e:?}", C::NAME));
+        init::kmeans_plus_plus::<f32, 2, 2, C, _, _>(data, &mut rng)
+            .unwrap_or_else(|e| panic!("{}: kmeans_plus_plus: {e:?}", C::NAME));
+        start
+    }
+    starts::<Full>(&data);
+    starts::<Diag>(&data);
+    starts::<Tied>(&data);
+    let expected = 0.5 * (cov64[(0, 0)] + cov64[(1, 1)]);
+    for v in starts::<Spherical>(&data).variances() {
+        let error = (f64::from(v) / expected - 1.0).abs();
+        assert!(error < 1e-5, "{v:e} against {expected:e}");
+    }
+}

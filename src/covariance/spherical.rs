@@ -258,7 +258,8 @@ impl CovarianceKind for Spherical {
     ) -> Result<[SphericalFactor<T>; K], Error> {
         let mut params = [SphericalFactor::one(D); K];
         each_component(&mut params, &[true; K], |k, slot| {
-            SphericalFactor::lift_into(covariances[k].trace() / T::from_count(D), D, reg, slot)
+            let variance = linalg::mean_diagonal(&covariances[k], T::one());
+            SphericalFactor::lift_into(variance, D, reg, slot)
         })?;
         Ok(params)
     }
