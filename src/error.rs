@@ -121,7 +121,9 @@ pub enum Error {
     /// recentring: the model's parameters are so far from the data (means
     /// near `T`'s largest value, covariances as wide), the data so wide or
     /// their weights so large that the soft counts `Σᵢ rᵢₖ`, `Σᵢ rᵢₖ (xᵢ − μₖ)`
-    /// or the second moments cannot be represented.
+    /// or the second moments cannot be represented; or, with frozen means
+    /// ([`Frozen`](crate::Frozen)), the scatter of a component's points
+    /// about its frozen mean overflows.
     ///
     /// *Fix:* start nearer the data ([`init`](crate::init)), rescale the data
     /// or the weights.

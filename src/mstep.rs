@@ -131,7 +131,9 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     ///
     /// # Errors
     ///
-    /// As for [`m_step`](Self::m_step).
+    /// As for [`m_step`](Self::m_step), and [`Error::MomentOverflow`] if
+    /// the means are frozen and a component's scatter about its frozen mean
+    /// overflows `T` (its points are too far from it).
     pub fn m_step_frozen(
         &self,
         model: &Gmm<T, D, K, C>,
@@ -184,9 +186,13 @@ pub(crate) fn m_step<T: Real, const D: usize, const K: usize, C: CovarianceKind>
         // δₖ − eₖ: how far the frozen mean is from the data's weighted mean
         // (as seen from the shift), which the covariance must add back.
         let means = model.means();
-        m.excess = Some(core::array::from_fn(|k| {
-            m.delta(k) - (means[k] - stats.shift()[k])
-        }));
+        let excess = core::array::from_fn(|k| m.delta(k) - (means[k] - stats.shift()[k]));
+        // A frozen mean so far from its points that the scatter about it
+        // overflows: an overflow, not a covariance that fails to factorise.
+        if (0..K).any(|k| m.live[k] && !excess[k].norm_squared().is_finite()) {
+            return Err(Error::MomentOverflow);
+        }
+        m.excess = Some(excess);
     }
     model.update(|weights, means, params| {
         if !frozen.means {

@@ -187,3 +187,33 @@ fn frozen_covariances_leave_means_and_weights_free() {
         assert_eq!(next.covariances()[k], model.covariances()[k]);
     }
 }
+
+/// Frozen means so far from the data that the scatter about them overflows
+/// `f64` (wide enough covariances keep every density finite, so the E-step
+/// succeeds): the M-step's error names the overflow, not a covariance that
+/// fails to factorise (which it named before). Not for spherical
+/// covariance, whose E-step squares the distance before it scales it, so
+/// that there the E-step fails first (`ZeroDensity`, as documented for
+/// data near `T`'s limits).
+#[test]
+fn frozen_means_whose_scatter_overflows_are_a_moment_overflow() {
+    fn check<C: common::Kind>() {
+        let data = data();
+        let wide = SMatrix::<f64, 2, 2>::identity() * 1e300;
+        for far in [1e155, 1e200, 1e300] {
+            let means = [SVector::from([far, far]), SVector::from([-far, 0.0])];
+            let start = C::from_full([0.5, 0.5], means, &[wide; 2]).unwrap();
+            let options = FitOptions::default().with_frozen(Frozen::NONE.with_means());
+            let result = fit(&data, start, &options, |_| ControlFlow::Continue(()));
+            assert_eq!(
+                result.map(|r| r.iterations).err(),
+                Some(gaussmix::Error::MomentOverflow),
+                "{}: means at {far:e}",
+                C::NAME
+            );
+        }
+    }
+    check::<Full>();
+    check::<Diag>();
+    check::<Tied>();
+}
