@@ -60,17 +60,25 @@ pub fn standard_normal_vector<T: Real, const D: usize, R: Rng + ?Sized>(
     z
 }
 
-/// An index in `0..n`, exactly uniform by Lemire's multiply-and-reject:
-/// from one `next_u32()` when `n < 2³²` (a retry happens with probability
-/// below `n / 2³²`; 32-bit arithmetic, cheap on a microcontroller), else
-/// from one `next_u64()`. `n` must be positive.
+/// An index in `0..n`, uniform by Lemire's multiply-and-reject: from one
+/// `next_u32()` when `n < 2³²` (a retry happens with probability below
+/// `n / 2³²`; 32-bit arithmetic, cheap on a microcontroller), else from one
+/// `next_u64()`. `n` must be positive.
+///
+/// At most [`RETRIES`] retries: a generator that keeps returning values
+/// the rejection step refuses (a stuck hardware generator returning 0, say)
+/// would otherwise hold its caller forever. The last draw is then taken as
+/// it is, which a working generator reaches with probability below
+/// `(n / 2³²)^RETRIES`; below that, the index is exactly uniform.
 pub(crate) fn uniform_index<R: Rng + ?Sized>(rng: &mut R, n: usize) -> usize {
     if let Ok(n) = u32::try_from(n) {
         let mut m = u64::from(rng.next_u32()) * u64::from(n);
         if (m as u32) < n {
             let threshold = n.wrapping_neg() % n;
-            while (m as u32) < threshold {
+            let mut retries = RETRIES;
+            while (m as u32) < threshold && retries > 0 {
                 m = u64::from(rng.next_u32()) * u64::from(n);
+                retries -= 1;
             }
         }
         return (m >> 32) as usize;
@@ -79,12 +87,20 @@ pub(crate) fn uniform_index<R: Rng + ?Sized>(rng: &mut R, n: usize) -> usize {
     let mut m = u128::from(rng.next_u64()) * u128::from(n);
     if (m as u64) < n {
         let threshold = n.wrapping_neg() % n;
-        while (m as u64) < threshold {
+        let mut retries = RETRIES;
+        while (m as u64) < threshold && retries > 0 {
             m = u128::from(rng.next_u64()) * u128::from(n);
+            retries -= 1;
         }
     }
     (m >> 64) as usize
 }
+
+/// The most draws [`uniform_index`] rejects before it takes one as it is:
+/// 64, so that even at `n` just above `2³¹` (each draw refused with
+/// probability near ½) a working generator gets there with probability
+/// `2⁻⁶⁴`.
+pub(crate) const RETRIES: u32 = 64;
 
 #[cfg(test)]
 pub(crate) mod tests {
@@ -140,6 +156,44 @@ pub(crate) mod tests {
         );
         // u1 = 1 − 0 = 1 gives radius 0, never ln(0).
         assert_eq!(standard_normal_pair::<f64, _>(&mut Const(0)), (0.0, 0.0));
+    }
+
+    /// A generator stuck at 0 draws an index (the rejection step refuses
+    /// every one of its draws for `n` not a power of two, and looped
+    /// forever), after exactly `RETRIES + 1` draws.
+    #[test]
+    fn a_stuck_generator_still_gives_an_index() {
+        struct Counting(u32);
+        impl rand_core::TryRng for Counting {
+            type Error = core::convert::Infallible;
+            fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+                self.0 += 1;
+                Ok(0)
+            }
+            fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+                self.0 += 1;
+                Ok(0)
+            }
+            fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+                dst.fill(0);
+                Ok(())
+            }
+        }
+        for n in [3, 5, 600, (1 << 31) + 1] {
+            let mut rng = Counting(0);
+            assert_eq!(uniform_index(&mut rng, n), 0);
+            assert_eq!(rng.0, RETRIES + 1, "n = {n}");
+        }
+        #[cfg(target_pointer_width = "64")]
+        {
+            let mut rng = Counting(0);
+            assert_eq!(uniform_index(&mut rng, (1 << 40) + 3), 0);
+            assert_eq!(rng.0, RETRIES + 1);
+        }
+        // A power of two is never refused.
+        let mut rng = Counting(0);
+        assert_eq!(uniform_index(&mut rng, 8), 0);
+        assert_eq!(rng.0, 1);
     }
 
     #[test]
