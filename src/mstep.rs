@@ -120,7 +120,9 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     ///   covariance is singular (its points span fewer than `D` dimensions)
     ///   and `reg` is too small to fix it;
     /// * [`Error::NonFiniteParameter`] naming a component whose new mean
-    ///   overflows `T`.
+    ///   overflows `T`;
+    /// * [`Error::MomentOverflow`] if the soft counts' total overflows `T`
+    ///   (sample weights near its limit).
     pub fn m_step(&self, model: &Gmm<T, D, K, C>, reg: T) -> Result<Gmm<T, D, K, C>, Error> {
         self.m_step_frozen(model, reg, Frozen::NONE)
     }
@@ -177,6 +179,12 @@ pub(crate) fn m_step<T: Real, const D: usize, const K: usize, C: CovarianceKind>
             needed: 1,
         });
     }
+    // Soft counts (or their total) past `T`'s range, from sample weights
+    // near its limit or merged statistics: the weights `Nₖ/N` would be NaN
+    // or all 0. (Every count is at most the total, which is positive.)
+    if !m.total.is_finite() {
+        return Err(Error::MomentOverflow);
+    }
     // `needs_recentring` on the moments at hand (not another copy of
     // them on the stack).
     if C::needs_recentring(stats.second(), &m) {
@@ -186,13 +194,14 @@ pub(crate) fn m_step<T: Real, const D: usize, const K: usize, C: CovarianceKind>
         // δₖ − eₖ: how far the frozen mean is from the data's weighted mean
         // (as seen from the shift), which the covariance must add back.
         let means = model.means();
-        let excess = core::array::from_fn(|k| m.delta(k) - (means[k] - stats.shift()[k]));
+        let excess: &[_; K] = m.excess.insert(core::array::from_fn(|k| {
+            m.delta(k) - (means[k] - stats.shift()[k])
+        }));
         // A frozen mean so far from its points that the scatter about it
         // overflows: an overflow, not a covariance that fails to factorise.
         if (0..K).any(|k| m.live[k] && !excess[k].norm_squared().is_finite()) {
             return Err(Error::MomentOverflow);
         }
-        m.excess = Some(excess);
     }
     model.update(|weights, means, params| {
         if !frozen.means {

@@ -214,3 +214,53 @@ fn weighted_likelihood_never_falls_without_regularisation() {
         assert!(pair[1] >= pair[0] - 1e-9 * pair[0].abs(), "{pair:?}");
     }
 }
+
+/// Statistics whose soft counts overflow `T` (each sample weight valid, two
+/// of them near `f64::MAX`): the M-step is a `MomentOverflow`, not a model
+/// with a NaN weight (one count infinite: `∞/∞`) or with every weight 0
+/// (each count finite, their total not), whether the counts were added by
+/// one `accumulate_weighted` or by `merge`.
+#[test]
+fn an_m_step_from_counts_that_overflow_is_refused() {
+    use gaussmix::nalgebra::{matrix, vector};
+    use gaussmix::{Error, Gmm, SufficientStats};
+    let model = Gmm::<f64, 1, 2>::new(
+        [0.5, 0.5],
+        [vector![0.0], vector![100.0]],
+        [matrix![1.0], matrix![1.0]],
+    )
+    .unwrap();
+    let big = 1e308;
+    // (One point per call: the weighted log-likelihood of two such points
+    // in one call overflows, which that call refuses.)
+    let add = |points: [f64; 2]| {
+        let mut stats = SufficientStats::new(&model);
+        for x in points {
+            stats.accumulate_weighted(&model, &[[x]], &[big]).unwrap();
+        }
+        stats
+    };
+    // Both points in component 0: its count overflows, component 1's is 0.
+    let one = add([0.0, 0.0]);
+    // One point in each: both counts finite, their total not.
+    let each = add([0.0, 100.0]);
+    // The same through `merge` of statistics that are each fine.
+    let mut merged = SufficientStats::new(&model);
+    merged
+        .accumulate_weighted(&model, &[[0.0]], &[big])
+        .unwrap();
+    let mut other = SufficientStats::new(&model);
+    other
+        .accumulate_weighted(&model, &[[100.0]], &[big])
+        .unwrap();
+    merged.merge(&other).unwrap();
+    for (name, stats) in [("one", &one), ("each", &each), ("merged", &merged)] {
+        for reg in [0.0, 1e-6] {
+            assert_eq!(
+                stats.m_step(&model, reg).err(),
+                Some(Error::MomentOverflow),
+                "{name}, reg {reg}"
+            );
+        }
+    }
+}
