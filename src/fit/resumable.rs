@@ -100,7 +100,8 @@ enum Stage<T: Real, const D: usize, const K: usize, C: CovarianceKind> {
     },
     /// The fit has ended.
     Done(FitReport<T, D, K, C>),
-    /// The fit failed; every later call returns this error.
+    /// The fit failed; every later call with a valid budget and the same
+    /// data returns this error.
     Failed(Error),
 }
 
@@ -109,7 +110,10 @@ enum Stage<T: Real, const D: usize, const K: usize, C: CovarianceKind> {
 pub enum Progress<T: Real, const D: usize, const K: usize, C: CovarianceKind = Full> {
     /// The fit goes on: call [`advance`](ResumableFit::advance) again.
     Working(Position<T>),
-    /// The fit has ended; every later call returns the same report.
+    /// The fit has ended; every later call with a valid budget and the
+    /// same data returns the same report (a budget of 0 or data of another
+    /// length are still refused first, see
+    /// [`advance`](ResumableFit::advance)).
     Done(FitReport<T, D, K, C>),
 }
 
