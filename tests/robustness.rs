@@ -514,3 +514,48 @@ fn fuzz_findings() {
     assert_eq!(far.bic(&zeros[..2]), Err(Error::LikelihoodOverflow));
     assert_eq!(far.aic(&zeros[..2]), Err(Error::LikelihoodOverflow));
 }
+
+/// A generator stuck at one value (a failed hardware RNG): every start
+/// still returns, a valid model of distinct means, with any `K` and data
+/// lengths that are not powers of two (where each random index refused
+/// every draw of 0, and the starts never returned).
+#[test]
+fn starts_from_a_stuck_generator_return() {
+    struct Stuck(u64);
+    impl rand_core::TryRng for Stuck {
+        type Error = core::convert::Infallible;
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            Ok(self.0 as u32)
+        }
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+            Ok(self.0)
+        }
+        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+            dst.fill(self.0 as u8);
+            Ok(())
+        }
+    }
+    fn starts<C: common::Kind>(data: &[[f64; 2]]) {
+        for stuck in [0, 1 << 63, u64::MAX] {
+            let random: Gmm<f64, 2, 3, C> = init::random_points(data, &mut Stuck(stuck)).unwrap();
+            let plus: Gmm<f64, 2, 3, C> = init::kmeans_plus_plus(data, &mut Stuck(stuck)).unwrap();
+            for model in [random, plus] {
+                let m = model.means();
+                assert!(
+                    m[0] != m[1] && m[1] != m[2] && m[0] != m[2],
+                    "{}: {m:?}",
+                    C::NAME
+                );
+            }
+        }
+    }
+    for n in [3, 5, 50] {
+        let data: Vec<[f64; 2]> = (0..n)
+            .map(|i| [f64::from(i), f64::from(i * i % 7)])
+            .collect();
+        starts::<gaussmix::Full>(&data);
+        starts::<gaussmix::Diag>(&data);
+        starts::<gaussmix::Spherical>(&data);
+        starts::<gaussmix::Tied>(&data);
+    }
+}
