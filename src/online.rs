@@ -64,10 +64,22 @@ impl<T: Real> StepSize<T> {
                 offset,
                 exponent,
             } => {
-                // n + n₀ ≥ 1, so the exponent is ≤ 0.
+                // n + n₀ ≥ 1 (at most `MAX`), so the exponent is ≤ 0 and
+                // at least −α ln MAX: −89 in `f32`, −710 in `f64` for a
+                // large n₀, below the range of `exp_nonpositive`
+                // ([−cutoff, 0]). The power is then taken in factors of
+                // e^−cutoff (at most three), so that a tiny step stays tiny
+                // (or underflows to 0) instead of wrapping around.
                 let t = T::from_count(usize::try_from(n).unwrap_or(usize::MAX)) + offset;
-                let g = gamma0 * Real::exp_nonpositive(-exponent * Real::ln(t));
-                Real::min(g, T::one())
+                let mut e = -exponent * Real::ln(Real::min(t, T::MAX_FINITE));
+                let mut g = gamma0;
+                for _ in 0..4 {
+                    if e < -T::LSE_CUTOFF {
+                        g *= Real::exp_nonpositive(-T::LSE_CUTOFF);
+                        e += T::LSE_CUTOFF;
+                    }
+                }
+                Real::min(g * Real::exp_nonpositive(e), T::one())
             }
             StepSize::Constant(g) => g,
         }
@@ -86,6 +98,8 @@ impl<T: Real> StepSize<T> {
                     && offset.is_finite()
                     && exponent > T::lit(0.5)
                     && exponent <= T::one()
+                    // Not a schedule whose every step underflows to 0.
+                    && self.at(1) > T::zero()
             }
             StepSize::Constant(g) => g > T::zero() && g < T::one(),
         };

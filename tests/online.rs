@@ -435,3 +435,66 @@ fn a_drift_in_f32_keeps_its_covariance() {
     println!("variance {var}");
     assert!((var - 100.0).abs() < 10.0, "{var}");
 }
+
+/// A decaying step with an offset near `T`'s largest value: every step is
+/// `γ₀ (n + n₀)^−α` (to rounding, down into the subnormal range), the
+/// updates succeed and the model stays valid. The step's power left the
+/// range of the exponential it used (`exp_nonpositive`, `[−cutoff, 0]`),
+/// whose result then wrapped around: steps of 0 from `n₀ = 1e308` on and
+/// of `−∞` at `n₀ = MAX` (every update then failed, or, with debug
+/// assertions, panicked). A schedule whose every step underflows to 0 is
+/// refused.
+#[test]
+fn a_huge_step_offset_gives_tiny_steps() {
+    fn check<T: gaussmix::Real>(offsets: &[f64], exponent: f64, min_positive: f64) {
+        let c = |x: f64| gaussmix::nalgebra::convert::<f64, T>(x);
+        let to64 = |x: T| gaussmix::nalgebra::try_convert::<T, f64>(x).unwrap();
+        let start = Gmm::<T, 1, 1>::new([c(1.0)], [vector![c(0.0)]], [matrix![c(1.0)]]).unwrap();
+        for &offset in offsets {
+            let step = StepSize::Decaying {
+                gamma0: T::one(),
+                offset: c(offset),
+                exponent: c(exponent),
+            };
+            let options = OnlineOptions::default().with_step(step);
+            let mut online = OnlineGmm::<T, 1, 1, 4>::new(start, &options).unwrap();
+            for x in [0.0, 1.0, 2.0, 3.0] {
+                online.update(&[c(x)]).unwrap();
+            }
+            for n in 5..9 {
+                let update = online
+                    .update(&[c(1.5)])
+                    .unwrap_or_else(|e| panic!("n₀ = {offset:e}, α = {exponent}: {e:?}"));
+                let expected = (f64::from(n) + to64(c(offset))).powf(-exponent).min(1.0);
+                let got = to64(update.step);
+                assert!(
+                    (got - expected).abs() <= 1e-5 * expected + 4.0 * min_positive,
+                    "n₀ = {offset:e}, α = {exponent}, n = {n}: {got:e} against {expected:e}"
+                );
+                assert!(online.model().log_prob(&[c(1.0)]).unwrap().is_finite());
+            }
+        }
+        // γ₀ so small that the first step already underflows to 0.
+        let vanishing = StepSize::Decaying {
+            gamma0: c(min_positive * 1e10),
+            offset: c(1e20),
+            exponent: T::one(),
+        };
+        assert_eq!(
+            OnlineGmm::<T, 1, 1, 4>::new(start, &OnlineOptions::default().with_step(vanishing)),
+            Err(Error::InvalidOption { option: "step" })
+        );
+    }
+    for exponent in [0.6, 1.0] {
+        check::<f32>(
+            &[0.0, 1e6, 1e30, 1e36, f64::from(f32::MAX)],
+            exponent,
+            1.4e-45,
+        );
+        check::<f64>(
+            &[0.0, 1e6, 1e100, 1e300, 1e308, f64::MAX],
+            exponent,
+            4.9e-324,
+        );
+    }
+}
