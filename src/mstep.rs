@@ -144,7 +144,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     ) -> Result<Gmm<T, D, K, C>, Error> {
         self.check(model)?;
         let mut next = *model;
-        m_step(self, &mut next, reg, frozen)?;
+        m_step(self, &mut next, reg, frozen, false)?;
         Ok(next)
     }
 }
@@ -158,6 +158,14 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
 /// finite (a mean or factor is stored only once it has passed its check),
 /// the cached constants right.
 ///
+/// `centred`: the statistics were recentred in place on the means this
+/// step gives (online EM, which has no second pass): the test for
+/// cancellation ([`SufficientStats::needs_recentring`]) is skipped. Their
+/// offsets from those means are then rounding residue, and a covariance
+/// that still cancels is a spread below the rounding of that move, which no
+/// pass of online EM could measure better: the lift's regularisation
+/// decides it, as for a component that collapsed onto one point.
+///
 /// # Errors
 ///
 /// See [`SufficientStats::m_step`].
@@ -166,6 +174,7 @@ pub(crate) fn m_step<T: Real, const D: usize, const K: usize, C: CovarianceKind>
     model: &mut Gmm<T, D, K, C>,
     reg: T,
     frozen: Frozen,
+    centred: bool,
 ) -> Result<T, Error> {
     if !(reg >= T::zero()) || !reg.is_finite() {
         return Err(Error::InvalidOption {
@@ -187,7 +196,7 @@ pub(crate) fn m_step<T: Real, const D: usize, const K: usize, C: CovarianceKind>
     }
     // `needs_recentring` on the moments at hand (not another copy of
     // them on the stack).
-    if C::needs_recentring(stats.second(), &m) {
+    if !centred && C::needs_recentring(stats.second(), &m) {
         return Err(Error::NeedsRecentring);
     }
     if frozen.means {

@@ -516,6 +516,6 @@ fn m_step<T: Real, const D: usize, const K: usize, C: CovarianceKind>(
 ) -> Result<Gmm<T, D, K, C>, Error> {
     stats.recentre_in_place();
     let mut next = *model;
-    mstep::m_step(stats, &mut next, reg, options.fit.frozen)?;
+    mstep::m_step(stats, &mut next, reg, options.fit.frozen, true)?;
     Ok(next)
 }

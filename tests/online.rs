@@ -498,3 +498,46 @@ fn a_huge_step_offset_gives_tiny_steps() {
         );
     }
 }
+
+/// A component whose weight has decayed to almost nothing, far from the
+/// data, takes the whole share of one new point near the other component:
+/// the M-step's in-place recentring moves its shift across the whole gap,
+/// and what is left of its spread is that move's rounding. That is no
+/// `NeedsRecentring` (which `update` returned, undocumented, in a few
+/// cases of every kind: the fix it names, another pass over the data, is
+/// impossible online); the regularisation decides the spread, as for a
+/// component collapsed onto one point.
+#[test]
+fn a_faded_component_that_takes_a_point_needs_no_second_pass() {
+    fn run<C: gaussmix::CovarianceKind>(start: Gmm<f64, 1, 2, C>) {
+        let mut rng = common::Rng::new(7);
+        let mut normal = || gaussmix::sample::standard_normal_pair::<f64, _>(&mut rng).0;
+        for reg in [1e-12, 1e-6] {
+            let options = OnlineOptions::default()
+                .with_step(StepSize::Constant(0.5))
+                .with_fit(FitOptions::default().with_reg_covar(reg));
+            for i in 0..200 {
+                let x = 0.05 + f64::from(i) * 0.0123;
+                let mut online = OnlineGmm::<f64, 1, 2, 8, C>::new(start, &options).unwrap();
+                for j in 0..8 {
+                    let z = normal();
+                    let p = if j % 2 == 0 { 0.1 * z } else { 100.0 + 10.0 * z };
+                    online.update(&[p]).unwrap();
+                }
+                for _ in 0..120 {
+                    let z = normal();
+                    online.update(&[0.1 * z]).unwrap();
+                }
+                match online.update(&[x]) {
+                    Ok(_) | Err(Error::NotPositiveDefinite { .. }) => {}
+                    Err(e) => panic!("{} reg {reg:e}, x = {x}: {e:?}", C::NAME),
+                }
+            }
+        }
+    }
+    let means = [vector![0.0], vector![100.0]];
+    run::<Full>(Gmm::new([0.5, 0.5], means, [matrix![1.0], matrix![100.0]]).unwrap());
+    run::<Diag>(Gmm::new([0.5, 0.5], means, [vector![1.0], vector![100.0]]).unwrap());
+    run::<Spherical>(Gmm::new([0.5, 0.5], means, [1.0, 100.0]).unwrap());
+    run::<Tied>(Gmm::new([0.5, 0.5], means, matrix![100.0]).unwrap());
+}

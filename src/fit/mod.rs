@@ -377,7 +377,7 @@ where
         passes += 1;
     }
     let reg = stats.absolute_reg(reg_covar)?;
-    mstep::m_step(stats, model, reg, frozen)
+    mstep::m_step(stats, model, reg, frozen, false)
 }
 
 /// Replaces `stats` (which need recentring) by empty statistics for

@@ -296,8 +296,13 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> ResumableFit<T,
                     } else {
                         let stats = *stats;
                         let reg = stats.absolute_reg(self.options.reg_covar)?;
-                        let added =
-                            mstep::m_step(&stats, &mut self.model, reg, self.options.frozen)?;
+                        let added = mstep::m_step(
+                            &stats,
+                            &mut self.model,
+                            reg,
+                            self.options.frozen,
+                            false,
+                        )?;
                         stepped = true;
                         if let Some(it) = &self.last {
                             self.tracker.stepped(it, added);
