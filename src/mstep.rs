@@ -27,7 +27,9 @@
 //! the log-likelihood does not decrease; it needs no RNG and no error path,
 //! and leaves the decision to re-seed it to the caller, who sees the zero
 //! weight. (Re-seeding inside the fit would break monotonicity and
-//! reproducibility.) For tied covariance its share is left out of the pool.
+//! reproducibility.) For tied covariance its share is left out of the pool
+//! (to rounding: its points' scatter about their own weighted mean, at most
+//! `ε` of the data's, stays in).
 //!
 //! **Frozen parameters** ([`Frozen`]). Held weights, means or covariances
 //! are kept bit for bit, and the free ones take their maximising values

@@ -3,7 +3,7 @@
 
 use nalgebra::SVector;
 
-use crate::covariance::{CovarianceKind, Full, LaneLoops, Moments1, LANE_D, LANE_SECOND};
+use crate::covariance::{CovarianceKind, Full, LaneLoops, Moments1, Shape, LANE_D, LANE_SECOND};
 use crate::data::{self, checked, valid_weight, AsPoint};
 use crate::error::Error;
 use crate::estep::{self, Chunk, LogSum, Weights, BLOCK, LANES};
@@ -595,10 +595,12 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
 
     /// Empty statistics for another pass under the same model as `self`,
     /// shifted by the means the M-step would produce from `self` (a
-    /// component that is not live, see [`m_step`](Self::m_step), keeps its
-    /// shift): their M-step gives the same means, and covariances without
-    /// the cancellation [`needs_recentring`](Self::needs_recentring) warns
-    /// of. A shift that overflows `T` is kept as it was.
+    /// component that is not live, see [`m_step`](Self::m_step), by its
+    /// points' weighted mean, which the M-step does not take as its mean; one
+    /// with no share at all keeps its shift): their M-step gives the same
+    /// means, and covariances without the cancellation
+    /// [`needs_recentring`](Self::needs_recentring) warns of. A shift that
+    /// overflows `T` is kept as it was.
     #[must_use]
     pub fn recentred(&self) -> Self {
         Self {
@@ -622,12 +624,14 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     }
 
     /// The shifts of [`recentred`](Self::recentred) statistics: the means
-    /// the M-step would produce, for the live components.
+    /// the M-step would produce for the live components, and for a starved
+    /// one (a share, but not live) its points' weighted mean, about which
+    /// tied covariance takes its share of the pool.
     fn next_shifts(&self) -> [SVector<T, D>; K] {
         let mut shift = self.shift;
         let m = self.first_order();
         for (k, c) in shift.iter_mut().enumerate() {
-            if m.live[k] {
+            if m.counts[k] > T::zero() {
                 let next = *c + m.delta(k);
                 if next.iter().all(|&v| v.is_finite()) {
                     *c = next;
@@ -978,9 +982,10 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     /// scatter about `μ`: `Σᵢ rᵢₖ ‖xᵢ − μ‖² = tr S2ₖ + 2 (cₖ − μ)·S1ₖ +
     /// Nₖ ‖cₖ − μ‖²` about its shift `cₖ`, with `μ = Σₖ (S1ₖ + Nₖ cₖ) / N`.
     /// Only the live components count (a soft count above `ε N`, as in the
-    /// M-step). Tied covariance pools every component's second moments, as
-    /// its M-step does, so there the scatter of a component that is not live
-    /// (about its own shift) stays in, as it does in the tied covariance.
+    /// M-step), except in tied covariance, which pools every component's
+    /// second moments: there every component with a share counts, so that
+    /// a starved one's points are taken about `μ`, not about its own
+    /// shift, which may be far from them.
     /// The one-pass terms cancel at most as much as
     /// [`needs_recentring`](Self::needs_recentring) allows, so statistics
     /// ready for the M-step give the scale to a few units of rounding; it
@@ -1063,8 +1068,11 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     #[inline(never)]
     fn scatter(&self, m: &Moments1<T, D, K>, mean: &SVector<T, D>, f: T) -> T {
         let mut scatter = C::second_trace(&self.sums.second, &m.live, f);
+        // The components whose second moments the trace holds: the live
+        // ones, or, pooled (tied), every one with a share.
+        let pooled = C::SHAPE == Shape::SharedMatrix;
         for k in 0..K {
-            if m.live[k] {
+            if m.live[k] || (pooled && m.counts[k] > T::zero()) {
                 let a = self.shift[k] - mean;
                 scatter += T::lit(2.0) * a.dot(&(m.first[k] * f)) + (m.counts[k] * f) * a.dot(&a);
             }

@@ -1033,3 +1033,74 @@ fn statistics_merge_and_refuse_other_models_for_every_kind() {
     statistics_case::<Spherical>(&data);
     statistics_case::<Tied>(&data);
 }
+
+/// Tied covariance with a component so far from the data that its soft
+/// count is below `ε N` (starved: not live, its mean kept): its share is
+/// left out of the pool, also when its scatter about its own, far shift is
+/// large. One `em_step` (no regularisation) against the pooled covariance
+/// computed directly from the responsibilities, and the statistics' scale
+/// against the data's variance. Before, that scatter stayed in the pooled
+/// sum: at `s = 1e7` the step's covariance was 63 % too large, and the
+/// scale as well.
+#[test]
+fn a_starved_tied_component_stays_out_of_the_pool() {
+    let mut rng = common::rng(5);
+    let data: Vec<SVector<f64, 2>> = (0..1000)
+        .map(|_| {
+            let (a, _) = standard_normal_pair::<f64, _>(&mut rng);
+            let (b, _) = standard_normal_pair::<f64, _>(&mut rng);
+            vector![a, b]
+        })
+        .collect();
+    let n = data.len() as f64;
+    let mean = data.iter().sum::<SVector<f64, 2>>() / n;
+    let variance = data.iter().map(|x| (x - mean).norm_squared()).sum::<f64>() / n / 2.0;
+    for s in [1e3, 1e5, 1e7, 1e9] {
+        let start = Gmm::<f64, 2, 2, Tied>::new(
+            [0.5, 0.5],
+            [vector![0.0, 0.0], vector![8.6 * s, 0.0]],
+            SMatrix::identity() * (s * s),
+        )
+        .unwrap();
+        // The premise: the far component is starved, yet has a share.
+        let r: Vec<SVector<f64, 2>> = data
+            .iter()
+            .map(|x| start.responsibilities(x).unwrap())
+            .collect();
+        let far: f64 = r.iter().map(|r| r[1]).sum();
+        assert!(far > 0.0 && far <= f64::EPSILON * n, "s = {s:e}: {far:e}");
+        // The live component's scatter about its new mean, over all N.
+        let count: f64 = r.iter().map(|r| r[0]).sum();
+        let centre = data
+            .iter()
+            .zip(&r)
+            .map(|(x, r)| x * r[0])
+            .sum::<SVector<f64, 2>>()
+            / count;
+        let pooled = data
+            .iter()
+            .zip(&r)
+            .map(|(x, r)| (x - centre) * (x - centre).transpose() * r[0])
+            .sum::<SMatrix<f64, 2, 2>>()
+            / n;
+        let step = em_step(&data, &start, 0.0).unwrap();
+        let cov = step.model.covariances()[0];
+        let error = (cov - pooled).abs().max() / pooled.abs().max();
+        assert!(error < 1e-12, "s = {s:e}: {cov} against {pooled}");
+        // The scale from statistics ready for the M-step, as a fit takes
+        // it (at s = 1e9 the first pass needs recentring).
+        let mut stats = SufficientStats::new(&start);
+        stats.accumulate_slice(&start, &data).unwrap();
+        if stats.needs_recentring() {
+            let mut again = stats.recentred();
+            again.accumulate_slice(&start, &data).unwrap();
+            assert!(!again.needs_recentring(), "s = {s:e}");
+            stats = again;
+        }
+        let scale = stats.scale().unwrap();
+        assert!(
+            (scale / variance - 1.0).abs() < 1e-12,
+            "s = {s:e}: scale {scale:e} against {variance:e}"
+        );
+    }
+}

@@ -521,7 +521,11 @@ fn a_faded_component_that_takes_a_point_needs_no_second_pass() {
                 let mut online = OnlineGmm::<f64, 1, 2, 8, C>::new(start, &options).unwrap();
                 for j in 0..8 {
                     let z = normal();
-                    let p = if j % 2 == 0 { 0.1 * z } else { 100.0 + 10.0 * z };
+                    let p = if j % 2 == 0 {
+                        0.1 * z
+                    } else {
+                        100.0 + 10.0 * z
+                    };
                     online.update(&[p]).unwrap();
                 }
                 for _ in 0..120 {
