@@ -145,6 +145,14 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
         frozen: Frozen,
     ) -> Result<Gmm<T, D, K, C>, Error> {
         self.check(model)?;
+        // Soft counts (or their total) past `T`'s range, from sample
+        // weights near its limit or merged statistics: the weights `Nₖ/N`
+        // would be NaN or all 0. (Every count is at most the total.) Only
+        // statistics accumulated by hand get here: a fit's own passes check
+        // their weights' total first, and online EM its sums.
+        if !(self.counts().sum() <= T::MAX_FINITE) {
+            return Err(Error::MomentOverflow);
+        }
         let mut next = *model;
         m_step(self, &mut next, reg, frozen, false)?;
         Ok(next)
@@ -189,12 +197,6 @@ pub(crate) fn m_step<T: Real, const D: usize, const K: usize, C: CovarianceKind>
             points: 0,
             needed: 1,
         });
-    }
-    // Soft counts (or their total) past `T`'s range, from sample weights
-    // near its limit or merged statistics: the weights `Nₖ/N` would be NaN
-    // or all 0. (Every count is at most the total, which is positive.)
-    if !m.total.is_finite() {
-        return Err(Error::MomentOverflow);
     }
     // `needs_recentring` on the moments at hand (not another copy of
     // them on the stack).
