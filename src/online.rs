@@ -64,22 +64,15 @@ impl<T: Real> StepSize<T> {
                 offset,
                 exponent,
             } => {
-                // n + n₀ ≥ 1 (at most `MAX`), so the exponent is ≤ 0 and
-                // at least −α ln MAX: −89 in `f32`, −710 in `f64` for a
-                // large n₀, below the range of `exp_nonpositive`
-                // ([−cutoff, 0]). The power is then taken in factors of
-                // e^−cutoff (at most three), so that a tiny step stays tiny
-                // (or underflows to 0) instead of wrapping around.
+                // n + n₀ ≥ 1, so the exponent is ≤ 0.
                 let t = T::from_count(usize::try_from(n).unwrap_or(usize::MAX)) + offset;
-                let mut e = -exponent * Real::ln(Real::min(t, T::MAX_FINITE));
-                let mut g = gamma0;
-                for _ in 0..4 {
-                    if e < -T::LSE_CUTOFF {
-                        g *= Real::exp_nonpositive(-T::LSE_CUTOFF);
-                        e += T::LSE_CUTOFF;
-                    }
-                }
-                Real::min(g * Real::exp_nonpositive(e), T::one())
+                let e = -exponent * Real::ln(t);
+                let g = if e >= -T::LSE_CUTOFF {
+                    gamma0 * Real::exp_nonpositive(e)
+                } else {
+                    tiny_step(gamma0, e)
+                };
+                Real::min(g, T::one())
             }
             StepSize::Constant(g) => g,
         }
@@ -108,6 +101,31 @@ impl<T: Real> StepSize<T> {
         } else {
             Err(Error::InvalidOption { option: "step" })
         }
+    }
+}
+
+/// `γ₀ eᵉ` for an exponent `e` below the range of `exp_nonpositive`
+/// (`[−cutoff, 0]`), which a decaying step reaches only for a huge offset
+/// `n₀` (e down to −α ln MAX: −89 in `f32`, −710 in `f64`; `−∞` where
+/// `n + n₀` overflows): the power in factors of `e^−cutoff` (at most three
+/// in range), so that a tiny step stays tiny, or underflows to 0, instead
+/// of wrapping around. Out of line and cold: the usual step never comes
+/// here.
+#[cold]
+#[inline(never)]
+fn tiny_step<T: Real>(gamma0: T, mut e: T) -> T {
+    let mut g = gamma0;
+    for _ in 0..4 {
+        if e < -T::LSE_CUTOFF {
+            g *= Real::exp_nonpositive(-T::LSE_CUTOFF);
+            e += T::LSE_CUTOFF;
+        }
+    }
+    if e < -T::LSE_CUTOFF {
+        // `−∞` (or below even four factors): the step underflows.
+        T::zero()
+    } else {
+        g * Real::exp_nonpositive(e)
     }
 }
 
