@@ -1715,6 +1715,22 @@ fn shards_mode<T: Scalar, const D: usize, const K: usize, C: KindExt>(
                 );
             }
         }
+        Err(Error::MomentOverflow) => {
+            // Documented for frozen means whose scatter overflows: some
+            // frozen mean is then farther than √MAX from some point (the
+            // weighted mean of a component's points is no farther from it
+            // than the farthest of them).
+            let far = start.means().iter().any(|mu| {
+                data.iter().any(|x| {
+                    let d2: f64 = (0..D).map(|i| (f(x[i]) - f(mu[i])).powi(2)).sum();
+                    d2 > 0.5 * T::MAX64
+                })
+            });
+            assert!(
+                frozen.means && far,
+                "m_step: MomentOverflow without a frozen mean √MAX from the data"
+            );
+        }
         Err(e) => assert!(
             matches!(
                 e,
