@@ -212,7 +212,9 @@ pub(crate) fn m_step<T: Real, const D: usize, const K: usize, C: CovarianceKind>
         }));
         // A frozen mean so far from its points that the scatter about it
         // overflows: an overflow, not a covariance that fails to factorise.
-        if (0..K).any(|k| m.live[k] && !excess[k].norm_squared().is_finite()) {
+        // Entry by entry, as the covariances keep them (a sum over the
+        // coordinates may overflow where every entry does not).
+        if (0..K).any(|k| m.live[k] && !excess[k].iter().all(|v| (*v * *v).is_finite())) {
             return Err(Error::MomentOverflow);
         }
     }

@@ -91,7 +91,9 @@ impl<T: Real> StepSize<T> {
                     && offset.is_finite()
                     && exponent > T::lit(0.5)
                     && exponent <= T::one()
-                    // Not a schedule whose every step underflows to 0.
+                    // Not a schedule whose step at n = 1, its largest,
+                    // already underflows to 0 (the first update's step,
+                    // at n = W + 1, may still: the statistics then stay).
                     && self.at(1) > T::zero()
             }
             StepSize::Constant(g) => g > T::zero() && g < T::one(),

@@ -595,9 +595,10 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
 
     /// Empty statistics for another pass under the same model as `self`,
     /// shifted by the means the M-step would produce from `self` (a
-    /// component that is not live, see [`m_step`](Self::m_step), by its
-    /// points' weighted mean, which the M-step does not take as its mean; one
-    /// with no share at all keeps its shift): their M-step gives the same
+    /// component that is not live, see [`m_step`](Self::m_step), keeps its
+    /// shift, except in tied covariance, where it moves to its points'
+    /// weighted mean, about which that M-step takes its share of the
+    /// pooled covariance): their M-step gives the same
     /// means, and covariances without the cancellation
     /// [`needs_recentring`](Self::needs_recentring) warns of. A shift that
     /// overflows `T` is kept as it was.
@@ -624,15 +625,26 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     }
 
     /// The shifts of [`recentred`](Self::recentred) statistics: the means
-    /// the M-step would produce for the live components, and for a starved
-    /// one (a share, but not live) its points' weighted mean, about which
-    /// tied covariance takes its share of the pool.
+    /// the M-step would produce for the live components, and where the
+    /// second moments are pooled (tied covariance) for a starved one (a
+    /// share, but not live) its points' weighted mean, about which the
+    /// M-step takes its share of the pool. (The other kinds leave a
+    /// starved component's statistics unread; moving its shift would only
+    /// count as progress of a recentring that made none.)
     fn next_shifts(&self) -> [SVector<T, D>; K] {
         let mut shift = self.shift;
         let m = self.first_order();
+        let pooled = C::SHAPE == Shape::SharedMatrix;
         for (k, c) in shift.iter_mut().enumerate() {
-            if m.counts[k] > T::zero() {
-                let next = *c + m.delta(k);
+            let delta = if m.live[k] {
+                Some(m.delta(k))
+            } else if pooled {
+                m.pooled_delta(k)
+            } else {
+                None
+            };
+            if let Some(delta) = delta {
+                let next = *c + delta;
                 if next.iter().all(|&v| v.is_finite()) {
                     *c = next;
                 }
@@ -1074,7 +1086,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
         // ones, or, pooled (tied), every one with a share.
         let pooled = C::SHAPE == Shape::SharedMatrix;
         for k in 0..K {
-            if m.live[k] || (pooled && m.counts[k] > T::zero()) {
+            if m.live[k] || (pooled && m.pooled_delta(k).is_some()) {
                 let a = self.shift[k] - mean;
                 scatter += T::lit(2.0) * a.dot(&(m.first[k] * f)) + (m.counts[k] * f) * a.dot(&a);
             }

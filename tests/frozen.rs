@@ -217,3 +217,29 @@ fn frozen_means_whose_scatter_overflows_are_a_moment_overflow() {
     check::<Diag>();
     check::<Tied>();
 }
+
+/// A frozen mean whose offset from the data squares to a finite value in
+/// every coordinate, though their sum over the coordinates overflows: the
+/// diagonal covariance about it is finite (here 1.44e308 per coordinate),
+/// no overflow. (The overflow test summed the coordinates first and
+/// refused it.)
+#[test]
+fn a_frozen_mean_whose_squared_offset_fits_per_coordinate_is_no_overflow() {
+    let data: Vec<SVector<f64, 2>> = (0..20)
+        .map(|i| SVector::from([f64::from(i) * 0.01, -f64::from(i) * 0.02]))
+        .collect();
+    let far = 1.2e154;
+    let start = Gmm::<f64, 2, 1, Diag>::new(
+        [1.0],
+        [SVector::from([far, far])],
+        [SVector::from([1e308, 1e308])],
+    )
+    .unwrap();
+    let options = FitOptions::default()
+        .with_frozen(Frozen::NONE.with_means())
+        .with_max_iter(3);
+    let report = fit(&data, start, &options, |_| ControlFlow::Continue(())).unwrap();
+    for v in report.model.variances()[0].iter() {
+        assert!((v / (far * far) - 1.0).abs() < 1e-12, "{v:e}");
+    }
+}

@@ -1104,3 +1104,36 @@ fn a_starved_tied_component_stays_out_of_the_pool() {
         );
     }
 }
+
+/// A starved tied component whose soft count is subnormal (below `1/MAX`,
+/// where the reciprocal the M-step multiplies by overflows): its share,
+/// far too small to matter, is left out, and the fit succeeds. Taken about
+/// its own mean like a larger starved share, its offset was `∞ · 0` and
+/// the pooled covariance NaN (`NotPositiveDefinite`). A valid sample weight
+/// of 1e-305 on one point puts that component's count at about 4e-316.
+#[test]
+fn a_starved_tied_component_with_a_subnormal_count_is_left_out() {
+    let mut rng = common::rng(11);
+    let mut data: Vec<SVector<f64, 1>> = (0..100)
+        .map(|_| vector![standard_normal_pair::<f64, _>(&mut rng).0])
+        .collect();
+    data.push(vector![14.2]);
+    let mut weights = vec![1.0; 100];
+    weights.push(1e-305);
+    let start = Gmm::<f64, 1, 2, Tied>::new(
+        [0.5, 0.5],
+        [vector![0.0], vector![30.0]],
+        SMatrix::identity(),
+    )
+    .unwrap();
+    let options = FitOptions::default().with_max_iter(5);
+    let report = gaussmix::fit_weighted(&data, &weights, start, &options, |_| {
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    let variance = report.model.covariances()[0][(0, 0)];
+    assert!(
+        variance.is_finite() && variance > 0.5 && variance < 2.0,
+        "{variance}"
+    );
+}

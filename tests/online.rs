@@ -545,3 +545,31 @@ fn a_faded_component_that_takes_a_point_needs_no_second_pass() {
     run::<Spherical>(Gmm::new([0.5, 0.5], means, [1.0, 100.0]).unwrap());
     run::<Tied>(Gmm::new([0.5, 0.5], means, matrix![100.0]).unwrap());
 }
+
+/// Tied covariance online: a component that stops getting points decays
+/// with a constant step until its count is a few subnormal units; the
+/// stream goes on (from about update 835 in `f32` every M-step failed with
+/// `NotPositiveDefinite`, its share's offset `∞ · 0`, and the model froze).
+#[test]
+fn a_tied_component_that_fades_to_a_subnormal_count_does_not_stop_the_stream() {
+    let start =
+        Gmm::<f32, 1, 2, Tied>::new([0.5, 0.5], [vector![0.0], vector![100.0]], matrix![25.0])
+            .unwrap();
+    let options = OnlineOptions::default().with_step(StepSize::Constant(0.1));
+    let mut online = OnlineGmm::<f32, 1, 2, 8, Tied>::new(start, &options).unwrap();
+    let mut rng = common::rng(3);
+    let mut normal = || gaussmix::sample::standard_normal_pair::<f32, _>(&mut rng).0;
+    for j in 0..8 {
+        let z = normal();
+        online
+            .update(&[if j % 2 == 0 { z } else { 100.0 + z }])
+            .unwrap();
+    }
+    for i in 0..3000 {
+        let z = normal();
+        online
+            .update(&[z])
+            .unwrap_or_else(|e| panic!("update {i}: {e:?}"));
+    }
+    assert!(online.model().weights()[1] < 1e-30);
+}

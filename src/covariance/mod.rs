@@ -446,10 +446,30 @@ pub struct Moments1<T: Real, const D: usize, const K: usize> {
 }
 
 impl<T: Real, const D: usize, const K: usize> Moments1<T, D, K> {
-    /// `δₖ = S1ₖ / Nₖ`, the step from the shift to the new mean.
+    /// `δₖ = S1ₖ / Nₖ`, the step from the shift to the new mean (as
+    /// `S1ₖ · (1/Nₖ)`: for a live component `Nₖ` is a normal number).
     #[inline]
     pub(crate) fn delta(&self, k: usize) -> SVector<T, D> {
         self.first[k] * (T::one() / self.counts[k])
+    }
+
+    /// The offset `δₖ` of component `k`'s points' weighted mean from its
+    /// shift, where its share of pooled second moments (tied covariance) is
+    /// taken about that mean: every live component, and a starved one (a
+    /// share below `ε N`) whose count is a normal number and whose `δₖ` is
+    /// finite. `None` for the others: no share, a subnormal count (whose
+    /// reciprocal may overflow) or an offset past `T`'s range, all shares
+    /// too small to matter.
+    #[inline]
+    pub(crate) fn pooled_delta(&self, k: usize) -> Option<SVector<T, D>> {
+        if self.live[k] {
+            return Some(self.delta(k));
+        }
+        if !(self.counts[k] >= T::MIN_NORMAL) {
+            return None;
+        }
+        let delta = self.delta(k);
+        delta.iter().all(|&v| v.is_finite()).then_some(delta)
     }
 
     /// Component `k`'s frozen-mean correction (see `excess`), if any.

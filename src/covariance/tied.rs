@@ -137,9 +137,9 @@ impl CovarianceKind for Tied {
     }
 
     /// On the pooled diagonal: `raw = Σₖ S2ₖ,ᵢᵢ / N` against
-    /// `Σₖ Nₖ δₖᵢ² / N` over the components with a share (the M-step
-    /// subtracts a starved component's term too), at the live components'
-    /// resolution.
+    /// `Σₖ Nₖ δₖᵢ² / N` over the components the M-step takes about their own
+    /// points' mean (`Moments1::pooled_delta`: the live ones and the starved
+    /// ones it can), at the live components' resolution.
     fn needs_recentring<T: Real, const D: usize, const K: usize>(
         s: &SMatrix<T, D, D>,
         m: &Moments1<T, D, K>,
@@ -153,9 +153,11 @@ impl CovarianceKind for Tied {
         (0..D).any(|i| {
             let mut subtracted = T::zero();
             for k in 0..K {
-                if m.counts[k] > T::zero() {
+                if m.live[k] {
                     let delta = m.first[k][i] / m.counts[k];
                     subtracted += m.counts[k] * delta * delta;
+                } else if let Some(delta) = m.pooled_delta(k) {
+                    subtracted += m.counts[k] * delta[i] * delta[i];
                 }
             }
             super::cancels(s[(i, i)] / m.total, subtracted / m.total, resolution)
@@ -179,8 +181,7 @@ impl CovarianceKind for Tied {
         let cov = scatter(s, m.total, |c| {
             let inv = T::one() / m.total;
             for k in 0..K {
-                if m.counts[k] > T::zero() {
-                    let delta = m.delta(k);
+                if let Some(delta) = m.pooled_delta(k) {
                     linalg::add_outer_lower(c, &delta, -(m.counts[k] * inv));
                     if let Some(x) = m.excess(k).filter(|_| m.live[k]) {
                         linalg::add_outer_lower(c, &x, m.counts[k] * inv);
