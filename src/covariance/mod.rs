@@ -462,13 +462,16 @@ impl<T: Real, const D: usize, const K: usize> Moments1<T, D, K> {
     /// too small to matter.
     #[inline]
     pub(crate) fn pooled_delta(&self, k: usize) -> Option<SVector<T, D>> {
-        if self.live[k] {
-            return Some(self.delta(k));
+        // `get`, not indexing: out of line (opt-level "s") the index is not
+        // known to be in range, and a bounds check would be a panic path.
+        let (&live, &count, first) = (self.live.get(k)?, self.counts.get(k)?, self.first.get(k)?);
+        let delta = *first * (T::one() / count);
+        if live {
+            return Some(delta);
         }
-        if !(self.counts[k] >= T::MIN_NORMAL) {
+        if !(count >= T::MIN_NORMAL) {
             return None;
         }
-        let delta = self.delta(k);
         delta.iter().all(|&v| v.is_finite()).then_some(delta)
     }
 
