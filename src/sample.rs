@@ -129,33 +129,51 @@ pub(crate) mod tests {
         }
     }
 
+    /// A generator stuck at one value, counting its draws.
+    struct Stuck {
+        value: u64,
+        draws: u32,
+    }
+
+    impl Stuck {
+        fn at(value: u64) -> Self {
+            Self { value, draws: 0 }
+        }
+    }
+
+    impl rand_core::TryRng for Stuck {
+        type Error = core::convert::Infallible;
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            self.draws += 1;
+            Ok(self.value as u32)
+        }
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+            self.draws += 1;
+            Ok(self.value)
+        }
+        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+            dst.fill(self.value as u8);
+            Ok(())
+        }
+    }
+
     #[test]
     fn uniform_extremes_are_exact() {
-        struct Const(u64);
-        impl rand_core::TryRng for Const {
-            type Error = core::convert::Infallible;
-            fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-                Ok(self.0 as u32)
-            }
-            fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-                Ok(self.0)
-            }
-            fn try_fill_bytes(&mut self, _: &mut [u8]) -> Result<(), Self::Error> {
-                Ok(())
-            }
-        }
-        assert_eq!(uniform::<f32, _>(&mut Const(0)), 0.0);
-        assert_eq!(uniform::<f64, _>(&mut Const(0)), 0.0);
+        assert_eq!(uniform::<f32, _>(&mut Stuck::at(0)), 0.0);
+        assert_eq!(uniform::<f64, _>(&mut Stuck::at(0)), 0.0);
         assert_eq!(
-            uniform::<f32, _>(&mut Const(u64::MAX)),
+            uniform::<f32, _>(&mut Stuck::at(u64::MAX)),
             1.0 - f32::EPSILON / 2.0
         );
         assert_eq!(
-            uniform::<f64, _>(&mut Const(u64::MAX)),
+            uniform::<f64, _>(&mut Stuck::at(u64::MAX)),
             1.0 - f64::EPSILON / 2.0
         );
         // u1 = 1 − 0 = 1 gives radius 0, never ln(0).
-        assert_eq!(standard_normal_pair::<f64, _>(&mut Const(0)), (0.0, 0.0));
+        assert_eq!(
+            standard_normal_pair::<f64, _>(&mut Stuck::at(0)),
+            (0.0, 0.0)
+        );
     }
 
     /// A generator stuck at 0 draws an index (the rejection step refuses
@@ -163,37 +181,21 @@ pub(crate) mod tests {
     /// forever), after exactly `RETRIES + 1` draws.
     #[test]
     fn a_stuck_generator_still_gives_an_index() {
-        struct Counting(u32);
-        impl rand_core::TryRng for Counting {
-            type Error = core::convert::Infallible;
-            fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-                self.0 += 1;
-                Ok(0)
-            }
-            fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-                self.0 += 1;
-                Ok(0)
-            }
-            fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-                dst.fill(0);
-                Ok(())
-            }
-        }
         for n in [3, 5, 600, (1 << 31) + 1] {
-            let mut rng = Counting(0);
+            let mut rng = Stuck::at(0);
             assert_eq!(uniform_index(&mut rng, n), 0);
-            assert_eq!(rng.0, RETRIES + 1, "n = {n}");
+            assert_eq!(rng.draws, RETRIES + 1, "n = {n}");
         }
         #[cfg(target_pointer_width = "64")]
         {
-            let mut rng = Counting(0);
+            let mut rng = Stuck::at(0);
             assert_eq!(uniform_index(&mut rng, (1 << 40) + 3), 0);
-            assert_eq!(rng.0, RETRIES + 1);
+            assert_eq!(rng.draws, RETRIES + 1);
         }
         // A power of two is never refused.
-        let mut rng = Counting(0);
+        let mut rng = Stuck::at(0);
         assert_eq!(uniform_index(&mut rng, 8), 0);
-        assert_eq!(rng.0, 1);
+        assert_eq!(rng.draws, 1);
     }
 
     #[test]

@@ -355,6 +355,25 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> OpenBlock<T, D,
     }
 }
 
+/// The offset `δₖ` of component `k`'s points' weighted mean from its
+/// shift, for the components whose statistics are taken about that mean:
+/// the live ones, and where the second moments are pooled (tied
+/// covariance) also a starved one its M-step can take
+/// ([`Moments1::pooled_delta`]). The rule for [`SufficientStats`]'s
+/// recentring and its scale; `None` for the others.
+#[inline]
+fn own_mean<T: Real, const D: usize, const K: usize, C: CovarianceKind>(
+    m: &Moments1<T, D, K>,
+    k: usize,
+) -> Option<SVector<T, D>> {
+    let pooled = C::SHAPE == Shape::SharedMatrix;
+    if pooled || m.live.get(k).copied().unwrap_or(false) {
+        m.pooled_delta(k)
+    } else {
+        None
+    }
+}
+
 /// Whether [`pusher`] adds a chunk one component at a time
 /// ([`Moments::push_chunk`]): with lanes, where the kind asks for it
 /// ([`CovarianceKind::runs`]). The sums are the same bits either way.
@@ -634,16 +653,8 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     fn next_shifts(&self) -> [SVector<T, D>; K] {
         let mut shift = self.shift;
         let m = self.first_order();
-        let pooled = C::SHAPE == Shape::SharedMatrix;
         for (k, c) in shift.iter_mut().enumerate() {
-            let delta = if m.live[k] {
-                Some(m.delta(k))
-            } else if pooled {
-                m.pooled_delta(k)
-            } else {
-                None
-            };
-            if let Some(delta) = delta {
+            if let Some(delta) = own_mean::<T, D, K, C>(&m, k) {
                 let next = *c + delta;
                 if next.iter().all(|&v| v.is_finite()) {
                     *c = next;
@@ -1082,11 +1093,8 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     #[inline(never)]
     fn scatter(&self, m: &Moments1<T, D, K>, mean: &SVector<T, D>, f: T) -> T {
         let mut scatter = C::second_trace(&self.sums.second, &m.live, f);
-        // The components whose second moments the trace holds: the live
-        // ones, or, pooled (tied), every one with a share.
-        let pooled = C::SHAPE == Shape::SharedMatrix;
         for k in 0..K {
-            if m.live[k] || (pooled && m.pooled_delta(k).is_some()) {
+            if own_mean::<T, D, K, C>(m, k).is_some() {
                 let a = self.shift[k] - mean;
                 scatter += T::lit(2.0) * a.dot(&(m.first[k] * f)) + (m.counts[k] * f) * a.dot(&a);
             }
