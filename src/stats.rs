@@ -6,7 +6,7 @@ use nalgebra::SVector;
 use crate::covariance::{CovarianceKind, Full, LaneLoops, Moments1, Shape, LANE_D, LANE_SECOND};
 use crate::data::{self, checked, valid_weight, AsPoint};
 use crate::error::Error;
-use crate::estep::{self, Chunk, LogSum, Weights, BLOCK, LANES};
+use crate::estep::{self, Chunk, LogSum, Weights, BLOCK, CHUNK, LANES};
 use crate::linalg;
 use crate::mixture::Gmm;
 use crate::real::Real;
@@ -393,7 +393,9 @@ struct Pass<'a, T, const K: usize, P, W> {
 /// [`pusher`]'s way in lanes ([`in_lanes`]): the chunk of `pass.block`
 /// that starts at `i` into `lanes` (point `l` of the chunk in lane
 /// `(l + turn) mod LANES`; `turn` ≠ 0 for a piece that starts inside a
-/// chunk of its block), its count of points into `points`.
+/// set of lanes of its block), its count of points into `points`. A chunk
+/// of several sets of [`LANES`] goes in set by set, each as a chunk of its
+/// own: the same bits whatever the chunk's width.
 #[allow(clippy::inline_always)]
 #[inline(always)]
 fn push_lanes<T, const D: usize, const K: usize, C, P, W>(
@@ -402,7 +404,7 @@ fn push_lanes<T, const D: usize, const K: usize, C, P, W>(
     shift: &[SVector<T, D>; K],
     pass: &mut Pass<'_, T, K, P, W>,
     i: usize,
-    chunk: &Chunk<T, K, LANES>,
+    chunk: &Chunk<T, K, CHUNK>,
     turn: usize,
 ) where
     T: Real,
@@ -410,15 +412,20 @@ fn push_lanes<T, const D: usize, const K: usize, C, P, W>(
     P: AsPoint<T, D>,
     W: Weights<T>,
 {
-    /// Point `l` of `a` in lane `(l + turn) mod LANES`, as arrays of
-    /// `SUM_LANES`, which on hosts is `LANES`.
+    /// Set `set` of the chunk's lanes of `a`, point `l` of the set in lane
+    /// `(l + turn) mod LANES`, as arrays of `SUM_LANES`, which on hosts is
+    /// `LANES`.
     #[allow(clippy::inline_always)]
     #[inline(always)]
-    fn to_lanes<T: Real, const N: usize>(a: &[[T; LANES]; N], turn: usize) -> [[T; SUM_LANES]; N] {
+    fn to_lanes<T: Real, const N: usize>(
+        a: &[[T; CHUNK]; N],
+        set: usize,
+        turn: usize,
+    ) -> [[T; SUM_LANES]; N] {
         let mut b = [[T::zero(); SUM_LANES]; N];
         for (b, a) in b.iter_mut().zip(a) {
             for (m, v) in b.iter_mut().enumerate() {
-                let l = (m + LANES - turn % LANES) % LANES;
+                let l = set * LANES + (m + LANES - turn % LANES) % LANES;
                 *v = a.get(l).copied().unwrap_or(T::zero());
             }
         }
@@ -427,15 +434,15 @@ fn push_lanes<T, const D: usize, const K: usize, C, P, W>(
     let weights = pass.weights;
     let len = chunk.len();
     let mut r = *chunk.shares();
-    if weights.all().is_none() && len == LANES {
+    if weights.all().is_none() && len == CHUNK {
         // Unweighted and whole: every lane a point, its shares as
         // they are.
-        *points += LANES;
+        *points += CHUNK;
     } else {
         // A lane's weight: its point's, 1 unweighted, 0 for padding
         // and for a point of weight 0, which is left out. Its shares
         // may be NaN (it is not checked): replaced, not multiplied.
-        let w: [T; LANES] = core::array::from_fn(|l| {
+        let w: [T; CHUNK] = core::array::from_fn(|l| {
             if l < len {
                 weights.at(i + l).unwrap_or(T::one())
             } else {
@@ -462,10 +469,10 @@ fn push_lanes<T, const D: usize, const K: usize, C, P, W>(
     // The points' coordinates as lanes, read again from the block
     // (as point by point), so that the kernel's own lanes can stay
     // in registers; padding lanes 0.
-    let mut x = [[T::zero(); LANES]; D];
+    let mut x = [[T::zero(); CHUNK]; D];
     let part = pass.block.get(i..).unwrap_or(&[]);
     let part = part.get(..len).unwrap_or(part);
-    if let Ok(whole) = <&[P; LANES]>::try_from(part) {
+    if let Ok(whole) = <&[P; CHUNK]>::try_from(part) {
         // A whole chunk: a plain transposition, which the compiler
         // vectorises.
         for (l, p) in whole.iter().enumerate() {
@@ -481,12 +488,18 @@ fn push_lanes<T, const D: usize, const K: usize, C, P, W>(
         }
     }
     let x = &x;
-    // Two calls, so that the usual `turn` of 0 (every whole block) is a
-    // constant in its own and the rotation folds away.
-    if turn == 0 {
-        lanes.push::<C, D>(&to_lanes(x, 0), shift, &to_lanes(&r, 0));
-    } else {
-        lanes.push::<C, D>(&to_lanes(x, turn), shift, &to_lanes(&r, turn));
+    // The sets that hold points, in order (padding adds nothing).
+    for set in 0..CHUNK / LANES {
+        if set * LANES >= len {
+            break;
+        }
+        // Two calls, so that the usual `turn` of 0 (every whole block) is
+        // a constant in its own and the rotation folds away.
+        if turn == 0 {
+            lanes.push::<C, D>(&to_lanes(x, set, 0), shift, &to_lanes(&r, set, 0));
+        } else {
+            lanes.push::<C, D>(&to_lanes(x, set, turn), shift, &to_lanes(&r, set, turn));
+        }
     }
 }
 
@@ -506,7 +519,7 @@ fn pusher<'a, T, const D: usize, const K: usize, C, P, W>(
     mut pass: Pass<'a, T, K, P, W>,
     by_component: bool,
     turn: usize,
-) -> impl FnMut(usize, &Chunk<T, K, LANES>) + 'a
+) -> impl FnMut(usize, &Chunk<T, K, CHUNK>) + 'a
 where
     T: Real,
     C: CovarianceKind,
@@ -542,7 +555,7 @@ where
             let points = points.get(..chunk.len()).unwrap_or(points);
             // Each point's weight once (all `None` unweighted); a point
             // of weight 0 is left out: not counted, its shares +0.
-            let w: [Option<T>; LANES] = core::array::from_fn(|l| weights.at(i + l));
+            let w: [Option<T>; CHUNK] = core::array::from_fn(|l| weights.at(i + l));
             let share = |k: usize, l: usize| match w.get(l).copied().flatten() {
                 None => chunk.share(k, l),
                 Some(w) if w == T::zero() => T::zero(),
