@@ -8,6 +8,8 @@
 #   CASES="d8_k8_f64 d8_k8_f32" bash benches/compare_commits.sh
 #   KIND=diag CASES="d8_k8_f64" bash benches/compare_commits.sh ce87d6b
 #   RAW=/tmp/raw.txt bash benches/compare_commits.sh   # also keep every run's line
+#   NEW_FEATURES=fma bash benches/compare_commits.sh HEAD  # the working tree
+#                    # built with these gaussmix features (comma-separated)
 #
 # Cases (benches/cases/mod.rs, N = 100 000 points, same points on both
 # sides): d2_k3_f64, d2_k3_f32, d8_k8_f64, d8_k8_f32; the figure is ns per
@@ -77,7 +79,7 @@ if [ -n "$OLD_FEATURES" ] && [ "$KIND" != full ]; then
     exit 2
 fi
 
-# package NAME GAUSSMIX_PATH LOCKFILE
+# package NAME GAUSSMIX_PATH LOCKFILE [FEATURES]
 package() {
     local dir="$WORK/pkg-$1"
     mkdir -p "$dir/src" "$dir/cases"
@@ -96,7 +98,7 @@ name = "timing-$1"
 path = "src/main.rs"
 
 [dependencies]
-gaussmix = { path = "$2" }
+gaussmix = { path = "$2"$(features "${4:-}") }
 
 [features]
 old_api = []
@@ -105,10 +107,16 @@ old_api = []
 EOF
 }
 
-package new "$ROOT" "$ROOT/Cargo.lock"
+# ', features = ["a", "b"]' for a comma-separated list, nothing for none.
+features() {
+    [ -n "$1" ] || return 0
+    printf ', features = ["%s"]' "$(echo "$1" | sed 's/,/", "/g')"
+}
+
+package new "$ROOT" "$ROOT/Cargo.lock" "${NEW_FEATURES:-}"
 package old "$WORK/old" "$WORK/old/Cargo.lock"
 
-echo "building: working tree ($(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src Cargo.toml || echo ' + uncommitted changes in src/')) and $(git -C "$ROOT" rev-parse --short "$OLD_REV")" >&2
+echo "building: working tree${NEW_FEATURES:+ with features $NEW_FEATURES} ($(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src Cargo.toml || echo ' + uncommitted changes in src/')) and $(git -C "$ROOT" rev-parse --short "$OLD_REV")" >&2
 cargo build --quiet --release --manifest-path "$WORK/pkg-new/Cargo.toml"
 cargo build --quiet --release --manifest-path "$WORK/pkg-old/Cargo.toml" $OLD_FEATURES
 # Copies, so a concurrent rebuild of the target dir cannot swap them mid-run.
