@@ -145,6 +145,14 @@ pub trait Real: RealField + Copy + sealed::Sealed {
     /// below).
     #[doc(hidden)]
     fn exp_nonpositive(x: Self) -> Self;
+    /// `a · b + c` as the E-pass computes it (the `exp`'s reduction and
+    /// polynomial, the diagonal and spherical Mahalanobis terms, every
+    /// statistic's multiply-add): with the feature `fma` fused, rounded
+    /// once (`std`'s `mul_add`: one instruction on a target with FMA, a
+    /// library call elsewhere); without it a multiplication and an
+    /// addition, each rounded, the bits of `a * b + c`.
+    #[doc(hidden)]
+    fn madd(a: Self, b: Self, c: Self) -> Self;
     /// `(sin 2πu, cos 2πu)` for `u ∈ [0, 1)`, the angle of Box–Muller.
     ///
     /// `f64`: libm's `sincos(2πu)`. `f32`: its own, because libm's `sincosf`
@@ -164,6 +172,14 @@ pub trait Real: RealField + Copy + sealed::Sealed {
 }
 
 impl Real for f32 {
+    #[inline]
+    fn madd(a: f32, b: f32, c: f32) -> f32 {
+        #[cfg(feature = "fma")]
+        let v = f32::mul_add(a, b, c);
+        #[cfg(not(feature = "fma"))]
+        let v = a * b + c;
+        v
+    }
     const EPS: f32 = f32::EPSILON;
     const MAX_FINITE: f32 = f32::MAX;
     const MIN_NORMAL: f32 = f32::MIN_POSITIVE;
@@ -219,18 +235,22 @@ impl Real for f32 {
         // conversion (which does not vectorise): adding 1.5·2²³ rounds
         // to an integer and leaves 2²² + k in the low mantissa bits.
         const SHIFTER: f32 = 12_582_912.0;
-        let y = x * core::f32::consts::LOG2_E + SHIFTER;
+        let y = Self::madd(x, core::f32::consts::LOG2_E, SHIFTER);
         let kf = y - SHIFTER;
-        let r = (x - kf * LN2_HI) - kf * LN2_LO;
+        let r = Self::madd(-kf, LN2_LO, Self::madd(-kf, LN2_HI, x));
         // eʳ for |r| ≤ ln2/2 by a degree-6 polynomial fitted for least
         // maximum relative error (approximation error 1.9e-9 = ε/60;
         // one multiply-add less than the Taylor polynomial needs).
         // Evaluated as 1 + (r + r²(u + r² v)): a shorter dependency chain
         // than Horner's, with the terms that set the rounding added last.
         let r2 = r * r;
-        let u = 0.499_999_9 + 0.166_664_2 * r;
-        let v = (0.041_668_225 + 0.008_374_816 * r) + 0.001_383_684_1 * r2;
-        let p = 1.0 + (r + r2 * (u + r2 * v));
+        let u = Self::madd(0.166_664_2, r, 0.499_999_9);
+        let v = Self::madd(
+            0.001_383_684_1,
+            r2,
+            Self::madd(0.008_374_816, r, 0.041_668_225),
+        );
+        let p = 1.0 + (r + r2 * Self::madd(r2, v, u));
         // 2^k as bits: k + 127 ∈ [54, 127], a normal exponent; the
         // subtraction (of y's bits for k = 0, less 127) wraps back into range.
         p * f32::from_bits(y.to_bits().wrapping_sub(SHIFTER.to_bits() - 127) << 23)
@@ -276,6 +296,14 @@ impl Real for f32 {
 }
 
 impl Real for f64 {
+    #[inline]
+    fn madd(a: f64, b: f64, c: f64) -> f64 {
+        #[cfg(feature = "fma")]
+        let v = f64::mul_add(a, b, c);
+        #[cfg(not(feature = "fma"))]
+        let v = a * b + c;
+        v
+    }
     const EPS: f64 = f64::EPSILON;
     const MAX_FINITE: f64 = f64::MAX;
     const MIN_NORMAL: f64 = f64::MIN_POSITIVE;
@@ -357,19 +385,19 @@ impl Real for f64 {
             2.762_637_106_569_635_4e-7,
             2.510_521_700_472_074_5e-8,
         ];
-        let y = x * core::f64::consts::LOG2_E + SHIFTER;
+        let y = Self::madd(x, core::f64::consts::LOG2_E, SHIFTER);
         let kf = y - SHIFTER;
-        let r = (x - kf * LN2_HI) - kf * LN2_LO;
+        let r = Self::madd(-kf, LN2_LO, Self::madd(-kf, LN2_HI, x));
         let r2 = r * r;
         let r4 = r2 * r2;
-        let a0 = Q[0] + Q[1] * r;
-        let a1 = Q[2] + Q[3] * r;
-        let a2 = Q[4] + Q[5] * r;
-        let a3 = Q[6] + Q[7] * r;
-        let b0 = a0 + a1 * r2;
-        let b1 = a2 + a3 * r2;
-        let q = b0 + r4 * (b1 + Q[8] * r4);
-        let p = 1.0 + (r + r2 * (C2 + r * q));
+        let a0 = Self::madd(Q[1], r, Q[0]);
+        let a1 = Self::madd(Q[3], r, Q[2]);
+        let a2 = Self::madd(Q[5], r, Q[4]);
+        let a3 = Self::madd(Q[7], r, Q[6]);
+        let b0 = Self::madd(a1, r2, a0);
+        let b1 = Self::madd(a3, r2, a2);
+        let q = Self::madd(r4, Self::madd(Q[8], r4, b1), b0);
+        let p = 1.0 + Self::madd(r2, Self::madd(r, q, C2), r);
         // 2^k as bits: k + 1023 ∈ [734, 1023], a normal exponent; the
         // subtraction (of y's bits for k = 0, less 1023) wraps back into
         // range.
@@ -486,6 +514,26 @@ mod tests {
             ],
             f64::NAN,
         );
+    }
+
+    /// `(1 + 2⁻ᵖ)(1 − 2⁻ᵖ) − 1 = −2⁻²ᵖ` exactly; the product rounds to 1
+    /// where `2p` exceeds the mantissa, so unfused the result is 0.
+    #[test]
+    fn madd_is_fused_exactly_with_the_feature_fma() {
+        let a = 1.0 + 2f64.powi(-30);
+        let b = 1.0 - 2f64.powi(-30);
+        let f = <f64 as Real>::madd(a, b, -1.0);
+        let a32 = 1.0 + 2f32.powi(-13);
+        let b32 = 1.0 - 2f32.powi(-13);
+        let f32 = <f32 as Real>::madd(a32, b32, -1.0);
+        if cfg!(feature = "fma") {
+            assert_eq!(f, -(2f64.powi(-60)));
+            assert_eq!(f32, -(2f32.powi(-26)));
+        } else {
+            assert_eq!(f.to_bits(), (a * b - 1.0).to_bits());
+            assert_eq!(f, 0.0);
+            assert_eq!(f32, 0.0);
+        }
     }
 
     #[test]

@@ -177,7 +177,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Moments<T, D, K
                 (all[k], rk)
             };
             self.counts[k] += rk;
-            self.first[k] += d * rk;
+            linalg::add_scaled(&mut self.first[k], &d, rk);
             C::second_push(&mut self.second, k, rk, &d);
         }
         self.points += 1;
@@ -210,7 +210,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Moments<T, D, K
                 }
                 let d = points.get(l)?.to_vector() - shift[k];
                 count += rk;
-                first += d * rk;
+                linalg::add_scaled(&mut first, &d, rk);
                 Some((rk, d))
             });
             self.counts[k] = count;
@@ -278,7 +278,7 @@ impl<T: Real, const K: usize> LaneSums<T, K> {
                     let d: [T; D] = core::array::from_fn(|i| offset(x[i][l], shift[k][i], r));
                     self.counts[k][l] += r;
                     for (s, d) in self.first[k].iter_mut().zip(&d) {
-                        s[l] += *d * r;
+                        s[l] = T::madd(*d, r, s[l]);
                     }
                     C::second_lane(&mut self.second[k], l, r, &d);
                 }
@@ -298,7 +298,7 @@ impl<T: Real, const K: usize> LaneSums<T, K> {
             }
             for (s, di) in self.first[k].iter_mut().zip(&d) {
                 for ((s, r), d) in s.iter_mut().zip(rk).zip(di) {
-                    *s += *d * *r;
+                    *s = T::madd(*d, *r, *s);
                 }
             }
             C::second_lanes(&mut self.second[k], rk, &d);
@@ -1218,7 +1218,7 @@ mod tests {
                 let d = x - shift[k];
                 let p = &mut part[i % lanes][if lanes == 1 { 0 } else { k }];
                 p.counts[k] += r[k];
-                p.first[k] += d * r[k];
+                linalg::add_scaled(&mut p.first[k], &d, r[k]);
                 C::second_push(&mut p.second, k, r[k], &d);
             }
         }

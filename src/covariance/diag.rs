@@ -111,7 +111,7 @@ impl CovarianceKind for Diag {
             let (h, m) = (h[i], mean[i]);
             for (q, &x) in q.iter_mut().zip(x[i].iter()) {
                 let z = h * (x - m);
-                *q += z * z;
+                *q = T::madd(z, z, *q);
             }
         }
         q
@@ -174,7 +174,7 @@ impl CovarianceKind for Diag {
     ) {
         let s = &mut s[k];
         for i in 0..D {
-            s[i] += r * d[i] * d[i];
+            s[i] = T::madd(r * d[i], d[i], s[i]);
         }
     }
 
@@ -215,7 +215,7 @@ impl CovarianceKind for Diag {
     ) {
         for (s, d) in s.iter_mut().zip(d) {
             if let Some(s) = s.get_mut(l) {
-                *s += r * *d * *d;
+                *s = T::madd(r * *d, *d, *s);
             }
         }
     }

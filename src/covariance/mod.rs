@@ -95,7 +95,7 @@ fn lower_lanes<T: Real, const D: usize, const L: usize>(
         for dj in d.iter().take(i + 1) {
             if let Some(s) = s.get_mut(t) {
                 for ((s, rd), dj) in s.iter_mut().zip(&rd).zip(dj) {
-                    *s += *rd * *dj;
+                    *s = T::madd(*rd, *dj, *s);
                 }
             }
             t += 1;
@@ -118,7 +118,7 @@ fn lower_lane<T: Real, const D: usize, const L: usize>(
         let rd = *di * r;
         for dj in d.iter().take(i + 1) {
             if let Some(s) = s.get_mut(t).and_then(|s| s.get_mut(l)) {
-                *s += rd * *dj;
+                *s = T::madd(rd, *dj, *s);
             }
             t += 1;
         }

@@ -100,7 +100,7 @@ impl CovarianceKind for Spherical {
         for (x, &m) in x.iter().zip(mean.iter()) {
             for (q, &x) in q.iter_mut().zip(x.iter()) {
                 let d = x - m;
-                *q += d * d;
+                *q = T::madd(d, d, *q);
             }
         }
         // (‖d‖² h) h, not ‖d‖² h²: h² may overflow where the product does not.
@@ -159,7 +159,7 @@ impl CovarianceKind for Spherical {
         r: T,
         d: &SVector<T, D>,
     ) {
-        s[k] += r * linalg::norm_sq(d.as_slice());
+        s[k] = T::madd(r, linalg::norm_sq(d.as_slice()), s[k]);
     }
 
     /// From `D = 4`, as [`Full`](super::Full). With `linalg::norm_sq`'s
@@ -193,7 +193,7 @@ impl CovarianceKind for Spherical {
         d: &[T; D],
     ) {
         if let Some(s) = s.first_mut().and_then(|s| s.get_mut(l)) {
-            *s += r * linalg::norm_sq(d);
+            *s = T::madd(r, linalg::norm_sq(d), *s);
         }
     }
 
