@@ -64,7 +64,8 @@ pub(crate) const LANES: usize = 1;
 /// `em_step` at 0.77 (`f64`) and 0.75 (`f32`) of the time with 8 at
 /// D = 2, K = 3, 0.97 and 0.93 at D = 8, K = 8. On the default x86-64
 /// target (16 vector registers of 16 bytes) a throw-away build with 16
-/// took 1.15 times as long at D = 2, K = 3 in `f64`.
+/// took 1.15 times as long at D = 2, K = 3 in `f64` (the timing program of
+/// `benches/compare`, both builds run alternately, medians of 2 rounds).
 pub(crate) const CHUNK: usize = if LANES > 1 && linalg::wide_registers() {
     2 * LANES
 } else {

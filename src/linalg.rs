@@ -199,7 +199,10 @@ pub(crate) fn lower_norm_sq<T: Real, const D: usize, const L: usize>(
     // statistics, see `Real::madd`): with the rows' sums fused, `em_step`
     // at D = 8, K = 8 in `f64` took 1.27 times as long with AVX2
     // (`RUSTFLAGS="-C target-feature=+avx2,+fma"`, a throw-away build
-    // against the build without the feature), where unfused it takes 0.82.
+    // against the build without the feature, the timing program of
+    // `benches/compare` run alternately, medians of 5 rounds), where
+    // unfused it takes 0.82 (`NEW_FEATURES=fma bash
+    // benches/compare_commits.sh`).
     let store = L > 1 && D > 2 && (size_of::<T>() == 8 || REGISTER_BYTES >= 512);
     let mut stored = [[T::zero(); L]; D];
     if store {

@@ -142,7 +142,7 @@ pub trait Real: RealField + Copy + sealed::Sealed {
     /// integer, no table, no division, so it vectorises across lanes.
     /// Relative error over the whole range, on a grid of 2 000 001 points:
     /// at most 0.80 ε for `f32` and 1.0 ε for `f64` (against libm; tested
-    /// below).
+    /// below), with the feature `fma` (0.79 ε and 1.0 ε) and without.
     #[doc(hidden)]
     fn exp_nonpositive(x: Self) -> Self;
     /// `a · b + c` as the E-pass computes it (the `exp`'s reduction and
@@ -172,14 +172,6 @@ pub trait Real: RealField + Copy + sealed::Sealed {
 }
 
 impl Real for f32 {
-    #[inline]
-    fn madd(a: f32, b: f32, c: f32) -> f32 {
-        #[cfg(feature = "fma")]
-        let v = f32::mul_add(a, b, c);
-        #[cfg(not(feature = "fma"))]
-        let v = a * b + c;
-        v
-    }
     const EPS: f32 = f32::EPSILON;
     const MAX_FINITE: f32 = f32::MAX;
     const MIN_NORMAL: f32 = f32::MIN_POSITIVE;
@@ -188,6 +180,14 @@ impl Real for f32 {
     const LN_2PI: f32 = 1.837_877_066_409_345_5_f64 as f32;
     const DEFAULT_REG_COVAR: f32 = 1e-12;
 
+    #[inline]
+    fn madd(a: f32, b: f32, c: f32) -> f32 {
+        #[cfg(feature = "fma")]
+        let v = f32::mul_add(a, b, c);
+        #[cfg(not(feature = "fma"))]
+        let v = a * b + c;
+        v
+    }
     #[inline]
     fn lit(x: f64) -> f32 {
         x as f32
@@ -250,6 +250,8 @@ impl Real for f32 {
             r2,
             Self::madd(0.008_374_816, r, 0.041_668_225),
         );
+        // The last two steps unfused: fused too (feature `fma`), the worst
+        // error on the test's grid was 0.82 ε, above the bound above.
         let p = 1.0 + (r + r2 * Self::madd(r2, v, u));
         // 2^k as bits: k + 127 ∈ [54, 127], a normal exponent; the
         // subtraction (of y's bits for k = 0, less 127) wraps back into range.
@@ -296,14 +298,6 @@ impl Real for f32 {
 }
 
 impl Real for f64 {
-    #[inline]
-    fn madd(a: f64, b: f64, c: f64) -> f64 {
-        #[cfg(feature = "fma")]
-        let v = f64::mul_add(a, b, c);
-        #[cfg(not(feature = "fma"))]
-        let v = a * b + c;
-        v
-    }
     const EPS: f64 = f64::EPSILON;
     const MAX_FINITE: f64 = f64::MAX;
     const MIN_NORMAL: f64 = f64::MIN_POSITIVE;
@@ -312,6 +306,14 @@ impl Real for f64 {
     const LN_2PI: f64 = 1.837_877_066_409_345_5;
     const DEFAULT_REG_COVAR: f64 = 1e-12;
 
+    #[inline]
+    fn madd(a: f64, b: f64, c: f64) -> f64 {
+        #[cfg(feature = "fma")]
+        let v = f64::mul_add(a, b, c);
+        #[cfg(not(feature = "fma"))]
+        let v = a * b + c;
+        v
+    }
     #[inline]
     fn lit(x: f64) -> f64 {
         x
