@@ -508,6 +508,34 @@ pub fn peak_stack<R>(f: impl FnOnce() -> R) -> (R, usize) {
     (r, sp - low)
 }
 
+/// [`peak_stack`] of `f(arg, rest)`, for a call that takes a large
+/// argument `arg` by value (`fit`'s model): `arg` stays in the caller's
+/// frame, above the measured stack pointer, as it does when a program calls
+/// `f` itself (the ABI passes a value that large as a pointer to the
+/// caller's copy). `peak_stack(|| f(arg, rest))` would count a copy the
+/// program does not make: the closure, which holds `arg`, is copied into the
+/// frame of [`call`] (`black_box` needs it in memory); through a closure
+/// argument, the tuple of the call's arguments is one more. A plain `fn`
+/// pointer moves `arg` through as the pointer it came in. Any copy made on
+/// the way lands below the measured stack pointer and is counted, so the
+/// figure can come out too high, never too low.
+#[inline(never)]
+pub fn peak_stack_with<A, B, R>(arg: A, rest: B, f: fn(A, B) -> R) -> (R, usize) {
+    let sp = cortex_m::register::msp::read() as usize;
+    let bottom = core::ptr::addr_of!(_stack_end) as usize;
+    let top = sp - MARGIN;
+    paint(bottom, top);
+    let r = call_with(arg, rest, f);
+    let low = lowest_touched(bottom, top);
+    (r, sp - low)
+}
+
+/// [`call`] of a `fn` pointer, the arguments moved through.
+#[inline(never)]
+fn call_with<A, B, R>(arg: A, rest: B, f: fn(A, B) -> R) -> R {
+    core::hint::black_box(f)(arg, rest)
+}
+
 /// A frame boundary the optimiser cannot remove: whatever `f` inlines
 /// lands in this function's frame, below the measuring caller's SP.
 #[inline(never)]

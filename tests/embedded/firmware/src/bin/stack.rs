@@ -22,7 +22,7 @@ use gaussmix::{
     em_step, fit, fit_in_place, init, CovarianceKind, Diag, FitOptions, FitReport, Full, Gaussian,
     Gmm, Spherical, SufficientStats, Tied,
 };
-use gaussmix_firmware::{self as firmware, draw, peak_stack, Kind, Pcg32, N2, N4};
+use gaussmix_firmware::{self as firmware, draw, peak_stack, peak_stack_with, Kind, Pcg32, N2, N4};
 use panic_semihosting as _;
 
 firmware::hardfault_exits!();
@@ -175,7 +175,7 @@ fn fit_it<C: Kind, const D: usize, const K: usize>(
     start: Gmm<f32, D, K, C>,
 ) -> Option<Gmm<f32, D, K, C>> {
     let options = FitOptions::default().with_max_iter(200);
-    let (report, s) = peak_stack(|| fit(data, start, &options, |_| ControlFlow::Continue(())));
+    let (report, s) = peak_stack_with(start, (data, &options), fit_with::<C, D, K>);
     let t = tag::<C, D, K>();
     hprintln!("stack fit<{}> {}", t, s);
     let report = report.ok()?;
@@ -208,4 +208,14 @@ fn infer<C: Kind, const D: usize, const K: usize>(m: &Gmm<f32, D, K, C>, x: [f32
     let (r3, s3) = peak_stack(|| m.predict(&x));
     hprintln!("stack Gmm::predict<{}> {}", t, s3);
     r.is_ok() && r2.is_ok() && r3.is_ok()
+}
+
+/// `fit` from `start`, for `peak_stack_with`: `start` stays in the frame of
+/// the caller (`fit_it`), as in a program that calls `fit` on a model of its
+/// own, and what `fit` copies of it is measured.
+fn fit_with<C: CovarianceKind, const D: usize, const K: usize>(
+    start: Gmm<f32, D, K, C>,
+    (data, options): (&[[f32; D]], &FitOptions<f32>),
+) -> Result<FitReport<f32, D, K, C>, gaussmix::Error> {
+    fit(data, start, options, |_| ControlFlow::Continue(()))
 }
