@@ -264,11 +264,58 @@ pub(crate) fn add_outer_lower<T: Real, const D: usize>(
     }
 }
 
-/// [`add_outer_lower`] for two points in turn, `a` then `b`: the same
+/// Bytes of the vectors the compiler uses for floating-point arithmetic,
+/// as far as it knows them from the target features: 32 with AVX (also
+/// with AVX-512, where `target-cpu=native` prefers 256-bit vectors), 16
+/// with SSE2 (the default x86-64 target) or on `AArch64`, 0 for a target
+/// taken to have no vector unit (a microcontroller's FPU is scalar).
+const VECTOR_BYTES: usize = if cfg!(target_feature = "avx") {
+    32
+} else if cfg!(any(target_feature = "sse2", target_arch = "aarch64")) {
+    16
+} else {
+    0
+};
+
+/// Entries of `T` in a vector ([`VECTOR_BYTES`]): 4 `f64` or 8 `f32`
+/// with AVX, 2 or 4 with SSE2, 1 without a vector unit.
+const fn vector_entries<T>() -> usize {
+    let n = VECTOR_BYTES / core::mem::size_of::<T>();
+    if n > 1 {
+        n
+    } else {
+        1
+    }
+}
+
+/// Adds `r · d dᵀ` to the lower triangle of `s` bit for bit as
+/// [`add_outer_lower`] adds it, and to the upper triangle's entries that
+/// share a vector with it: column `j` from row `j − j mod W` down, `W`
+/// the target's [`vector_entries`], so that every column is whole vectors
+/// where the triangle's ragged columns take shuffles or scalar tails. The
+/// upper entries it adds to hold `(r dᵢ) dⱼ`, rounded differently from
+/// their mirror images and never read; the others are left as they are.
+/// Without a vector unit (`W = 1`) it is [`add_outer_lower`].
+#[allow(clippy::inline_always)]
+#[inline(always)]
+pub(crate) fn add_outer_blocks<T: Real, const D: usize>(
+    s: &mut SMatrix<T, D, D>,
+    d: &SVector<T, D>,
+    r: T,
+) {
+    let rd = d * r;
+    for j in 0..D {
+        for i in j - j % vector_entries::<T>()..D {
+            s[(i, j)] = T::madd(rd[i], d[j], s[(i, j)]);
+        }
+    }
+}
+
+/// [`add_outer_blocks`] for two points in turn, `a` then `b`: the same
 /// bits, each sum loaded and stored once for both.
 #[allow(clippy::inline_always)]
 #[inline(always)]
-pub(crate) fn add_outer_lower_pair<T: Real, const D: usize>(
+pub(crate) fn add_outer_blocks_pair<T: Real, const D: usize>(
     s: &mut SMatrix<T, D, D>,
     da: &SVector<T, D>,
     ra: T,
@@ -278,26 +325,8 @@ pub(crate) fn add_outer_lower_pair<T: Real, const D: usize>(
     let rda = da * ra;
     let rdb = db * rb;
     for j in 0..D {
-        for i in j..D {
+        for i in j - j % vector_entries::<T>()..D {
             s[(i, j)] = T::madd(rdb[i], db[j], T::madd(rda[i], da[j], s[(i, j)]));
-        }
-    }
-}
-
-/// Adds `r · d dᵀ` to all of `s`: the lower triangle bit for bit as
-/// [`add_outer_lower`] adds it, the upper as `(r dᵢ) dⱼ` too (rounded
-/// differently from its mirror image, and never read).
-#[allow(clippy::inline_always)]
-#[inline(always)]
-pub(crate) fn add_outer<T: Real, const D: usize>(
-    s: &mut SMatrix<T, D, D>,
-    d: &SVector<T, D>,
-    r: T,
-) {
-    let rd = d * r;
-    for i in 0..D {
-        for j in 0..D {
-            s[(i, j)] = T::madd(rd[i], d[j], s[(i, j)]);
         }
     }
 }
@@ -499,44 +528,92 @@ mod tests {
         assert_eq!(s, d * d.transpose() * 2.0);
     }
 
-    #[test]
-    fn the_whole_outer_product_has_the_lower_triangle_s_bits() {
-        // (Full covariance's runs add the whole product where it fits the
-        // registers, and only its lower triangle is read.) Values whose
-        // products round, in both orders of the factors.
-        let d = nalgebra::vector![1.1f32, -2.3, 0.7, 3.9, -0.01, 5.5, 1e-3, -7.25];
-        let (mut lower, mut whole) = (SMatrix::<f32, 8, 8>::zeros(), SMatrix::zeros());
-        for r in [0.3f32, 1.7, 0.013] {
-            add_outer_lower(&mut lower, &d, r);
-            add_outer(&mut whole, &d, r);
+    /// Three points at D = 8, their shares and a start that is not zero.
+    #[allow(clippy::type_complexity)]
+    fn outer_case<T: Real>() -> ([SVector<T, 8>; 3], [T; 3], SMatrix<T, 8, 8>) {
+        let points = [
+            nalgebra::vector![1.1, -2.3, 0.7, 3.9, -0.01, 5.5, 1e-3, -7.25],
+            nalgebra::vector![-0.3, 4.1, 1e-3, -7.25, 2.2, 0.9, 0.37, 1.9],
+            nalgebra::vector![2.9, 0.11, -5.3, 0.6, 1.7, -0.05, 3.3, 0.21],
+        ]
+        .map(|d| d.map(T::lit));
+        let shares = [0.3, 1.7, 0.013].map(T::lit);
+        let start = SMatrix::from_fn(|i, j| T::lit(0.1 * (i as f64) - 0.37 * (j as f64)));
+        (points, shares, start)
+    }
+
+    /// `add_outer_blocks` (or, with `pair`, `add_outer_blocks_pair`)
+    /// against `add_outer_lower` at D = 8 in `T`, three points from a
+    /// start that is not zero: the lower triangle bit for bit; above it,
+    /// the entries that share a vector with the triangle hold the sums
+    /// rounded differently, the others are untouched. Values whose
+    /// products and sums round, in both orders of the factors.
+    fn outer_blocks_match_the_triangle<T: Real>(pair: bool) {
+        let (points, shares, start) = outer_case::<T>();
+        let upper = |i: usize, j: usize| i < j;
+        let (mut lower, mut blocks) = (start, start);
+        for (d, r) in points.iter().zip(shares) {
+            add_outer_lower(&mut lower, d, r);
         }
-        for j in 0..8 {
-            for i in j..8 {
-                assert_eq!(lower[(i, j)].to_bits(), whole[(i, j)].to_bits());
+        if pair {
+            add_outer_blocks_pair(&mut blocks, &points[0], shares[0], &points[1], shares[1]);
+            add_outer_blocks(&mut blocks, &points[2], shares[2]);
+        } else {
+            for (d, r) in points.iter().zip(shares) {
+                add_outer_blocks(&mut blocks, d, r);
             }
         }
-        // The upper triangle is the same sums, rounded differently.
-        assert!((0..8).all(|j| (0..j).all(|i| (whole[(i, j)] / whole[(j, i)] - 1.0).abs() < 1e-6)));
-        assert!((0..8).any(|j| (0..j).any(|i| whole[(i, j)] != whole[(j, i)])));
+        let w = vector_entries::<T>();
+        let mut rounded_apart = false;
+        for j in 0..8 {
+            for i in 0..8 {
+                let (b, l) = (blocks[(i, j)], lower[(i, j)]);
+                if !upper(i, j) {
+                    assert_eq!(b.abs_bits(), l.abs_bits(), "({i}, {j})");
+                    assert_eq!(b.is_sign_negative(), l.is_sign_negative());
+                } else if i >= j - j % w {
+                    // The same terms as the mirror entry's, on another start.
+                    let sum = b - start[(i, j)];
+                    let mirror = blocks[(j, i)] - start[(j, i)];
+                    assert!(((sum - mirror) / mirror).abs() < T::lit(1e-5), "({i}, {j})");
+                    rounded_apart |= sum != mirror;
+                } else {
+                    assert_eq!(b, start[(i, j)], "({i}, {j}) is left as it was");
+                }
+            }
+        }
+        // With vectors, some upper entries are computed, not copied.
+        assert!(rounded_apart || w == 1);
     }
 
     #[test]
-    fn a_pair_of_points_adds_the_bits_of_one_after_the_other() {
-        // Values whose products and sums round; the second point's terms
-        // must be added after the first's, entry by entry.
-        let a = nalgebra::vector![1.1f64, -2.3, 0.7, 3.9, -0.01, 5.5];
-        let b = nalgebra::vector![-0.3f64, 4.1, 1e-3, -7.25, 2.2, 0.9];
-        let start = SMatrix::<f64, 6, 6>::from_fn(|i, j| 0.1 * (i as f64) - 0.37 * (j as f64));
-        let (mut one, mut pair) = (start, start);
-        add_outer_lower(&mut one, &a, 0.3);
-        add_outer_lower(&mut one, &b, 1.7);
-        add_outer_lower_pair(&mut pair, &a, 0.3, &b, 1.7);
-        assert_eq!(one.map(f64::to_bits), pair.map(f64::to_bits));
-        // The other order differs somewhere: the test can tell them apart.
-        let mut swapped = start;
-        add_outer_lower(&mut swapped, &b, 1.7);
-        add_outer_lower(&mut swapped, &a, 0.3);
-        assert_ne!(one.map(f64::to_bits), swapped.map(f64::to_bits));
+    fn the_outer_product_in_blocks_has_the_lower_triangle_s_bits() {
+        // (Full covariance's runs add it, and only its lower triangle is
+        // read.) On x86-64, 2 or 4 `f64` and 4 or 8 `f32` a vector.
+        #[cfg(target_arch = "x86_64")]
+        assert!(vector_entries::<f64>() >= 2 && vector_entries::<f32>() >= 4);
+        for pair in [false, true] {
+            outer_blocks_match_the_triangle::<f64>(pair);
+            outer_blocks_match_the_triangle::<f32>(pair);
+        }
+    }
+
+    #[test]
+    fn the_order_of_two_points_shows_in_the_bits() {
+        // So the pair above, checked against one point after the other, is
+        // checked for its order too: the other order gives other bits.
+        fn check<T: Real>() {
+            let ([a, b, _], [ra, rb, _], start) = outer_case::<T>();
+            let (mut one, mut swapped) = (start, start);
+            add_outer_lower(&mut one, &a, ra);
+            add_outer_lower(&mut one, &b, rb);
+            add_outer_lower(&mut swapped, &b, rb);
+            add_outer_lower(&mut swapped, &a, ra);
+            let differ = (0..8).any(|j| (j..8).any(|i| one[(i, j)] != swapped[(i, j)]));
+            assert!(differ);
+        }
+        check::<f64>();
+        check::<f32>();
     }
 
     #[test]

@@ -1531,9 +1531,9 @@ mod tests {
             SMatrix::from_fn(|i, j| if i == j { 2.0 } else { 0.3 })
         }
         let weights = [0.3, 0.3, 0.3, 0.1];
-        // Full at D = 4 and 8. (Whether D = 8 adds the whole matrix or its
-        // lower triangle depends on the target's registers; the whole
-        // form's lower triangle is `linalg::add_outer`'s, which
+        // Full at D = 4 and 8. (Whether D = 8 adds the triangle of whole
+        // vectors or the lower triangle depends on the target's registers;
+        // the first's lower triangle is `linalg::add_outer_blocks`'s, which
         // `linalg::tests` checks against the triangle bit for bit.)
         let full4 = Gmm::<f32, 4, 4, Full>::new(weights, means(), [cov(); 4]).unwrap();
         by_component_is_point_by_point(&full4, lower);

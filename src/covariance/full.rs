@@ -283,20 +283,28 @@ impl CovarianceKind for Full {
 
     /// The component's sums as a local over the run: its lower triangle,
     /// or, at `D` a multiple of 8 where the whole matrix fits the registers
-    /// as well, the whole outer product, whose columns are whole vectors
-    /// where the triangle's ragged columns take shuffles. Its lower
+    /// as well, the lower triangle in whole vectors
+    /// ([`linalg::add_outer_blocks`]). Where the triangle does not fit the
+    /// registers ([`linalg::fits_registers`]), the sums stay in memory and
+    /// the run's points are added two at a time, in whole vectors too
+    /// ([`linalg::add_outer_blocks_pair`]): each sum is loaded and stored
+    /// once per pair instead of once per point. Either way the lower
     /// triangle has the bits of [`second_push`](Self::second_push)'s; the
-    /// upper triangle, never read, holds the same sums rounded
-    /// differently. Where the triangle does not fit the registers
-    /// ([`linalg::fits_registers`]), the sums stay in memory and the run's
-    /// points are added two at a time ([`linalg::add_outer_lower_pair`]):
-    /// each sum is loaded and stored once per pair instead of once per
-    /// point. `bash benches/compare_commits.sh 8278e09` (`ROUNDS=9`, the
+    /// upper entries added to, never read, hold the same sums rounded
+    /// differently.
+    ///
+    /// Pairs: `bash benches/compare_commits.sh 8278e09` (`ROUNDS=9`, the
     /// default x86-64 target, where the triangle of `D = 8` fits in neither
     /// type) put `em_step` at `D = 8, K = 8` at 0.96 of the time point by
     /// point in `f64` and 0.95 in `f32`; four at a time, in a throw-away
     /// build, was slower (the four points copied aside cost more than the
-    /// loads saved).
+    /// loads saved). Whole vectors instead of the triangle's ragged
+    /// columns, `CASES="d8_k8_f64 d8_k8_f32" bash
+    /// benches/compare_commits.sh a742fc1` (paired medians of `em_step`
+    /// at `D = 8, K = 8`, `f64` / `f32`, on a noisy machine): 0.96 / 0.85
+    /// on the default target (`ROUNDS=15`), 0.84 / 0.97 with
+    /// `-C target-feature=+avx2,+fma` (`ROUNDS=11`), 0.98 / 0.99 with
+    /// `target-cpu=native` (`ROUNDS=15`; 0.90 / 0.76 in a run of 9).
     #[allow(clippy::inline_always)]
     #[inline(always)]
     fn second_push_run<T: Real, const D: usize, const K: usize>(
@@ -311,14 +319,14 @@ impl CovarianceKind for Full {
             for l in 0..n {
                 if let Some((r, d)) = next(l) {
                     if let Some((ra, da)) = held.take() {
-                        linalg::add_outer_lower_pair(sums, &da, ra, &d, r);
+                        linalg::add_outer_blocks_pair(sums, &da, ra, &d, r);
                     } else {
                         held = Some((r, d));
                     }
                 }
             }
             if let Some((r, d)) = held {
-                linalg::add_outer_lower(sums, &d, r);
+                linalg::add_outer_blocks(sums, &d, r);
             }
             return;
         }
@@ -327,7 +335,7 @@ impl CovarianceKind for Full {
         for l in 0..n {
             if let Some((r, d)) = next(l) {
                 if whole {
-                    linalg::add_outer(&mut sums, &d, r);
+                    linalg::add_outer_blocks(&mut sums, &d, r);
                 } else {
                     linalg::add_outer_lower(&mut sums, &d, r);
                 }
