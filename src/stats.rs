@@ -57,8 +57,9 @@ use crate::real::Real;
 /// `==` and `Debug` see every number stored. With full covariance that
 /// includes the upper triangle of each `S2ₖ`, which nothing reads (the
 /// M-step mirrors the lower one): zeros where the statistics are added
-/// point by point, the same sums rounded differently where a host adds
-/// them component by component. So statistics equal on one machine may
+/// point by point; where a host adds them component by component, the
+/// same sums rounded differently in the entries that share a vector with
+/// the lower triangle, and zeros in the others. So statistics equal on one machine may
 /// compare unequal against the same pass on another, though every result
 /// computed from them is the same.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -330,11 +330,12 @@ impl CovarianceKind for Full {
             }
             return;
         }
-        let whole = D.is_multiple_of(8) && linalg::fits_registers::<T>(D * D);
+        // (The whole matrix's room: what the vectors need at most.)
+        let in_vectors = D.is_multiple_of(8) && linalg::fits_registers::<T>(D * D);
         let mut sums = s[k];
         for l in 0..n {
             if let Some((r, d)) = next(l) {
-                if whole {
+                if in_vectors {
                     linalg::add_outer_blocks(&mut sums, &d, r);
                 } else {
                     linalg::add_outer_lower(&mut sums, &d, r);
