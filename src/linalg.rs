@@ -331,6 +331,13 @@ pub(crate) fn add_outer_blocks_pair<T: Real, const D: usize>(
     }
 }
 
+/// The lower triangle of `s`, column by column.
+pub(crate) fn lower_entries<T: Real, const D: usize>(
+    s: &SMatrix<T, D, D>,
+) -> impl Iterator<Item = T> + '_ {
+    (0..D).flat_map(move |j| (j..D).map(move |i| s[(i, j)]))
+}
+
 /// Copies the lower triangle of `s` onto its upper triangle.
 pub(crate) fn mirror_lower<T: Real, const D: usize>(s: &mut SMatrix<T, D, D>) {
     for j in 0..D {

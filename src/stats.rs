@@ -54,14 +54,16 @@ use crate::real::Real;
 /// same bits on every 64-bit host, and on every 32-bit target, and the two
 /// agree to rounding (a fit's iterations can then drift apart slightly).
 ///
-/// `==` and `Debug` see every number stored. With full covariance that
-/// includes the upper triangle of each `S2ₖ`, which nothing reads (the
-/// M-step mirrors the lower one): zeros where the statistics are added
-/// point by point; where a host adds them component by component, the
-/// same sums rounded differently in the entries that share a vector with
-/// the lower triangle, and zeros in the others. So statistics equal on one machine may
-/// compare unequal against the same pass on another, though every result
-/// computed from them is the same.
+/// `==` and `Debug` see every number stored. With full and tied
+/// covariance that includes the upper triangle of each `S2ₖ` (tied: of
+/// the pooled sum), which nothing reads (the M-step mirrors the lower
+/// one): zeros where the statistics are added point by point in full
+/// covariance and in lanes; where a host adds them in whole vectors (full
+/// covariance component by component, tied covariance point by point),
+/// the same sums rounded differently in the entries that share a vector
+/// with the lower triangle, and zeros in the others. So statistics equal
+/// on one machine may compare unequal against the same pass on another,
+/// though every result computed from them is the same.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SufficientStats<T: Real, const D: usize, const K: usize, C: CovarianceKind = Full> {
     fingerprint: u64,
@@ -1237,6 +1239,19 @@ mod tests {
         (sums, cut)
     }
 
+    /// `m` as it is read: the second moments' unread upper entries
+    /// replaced by their mirror images ([`CovarianceKind::second_as_read`]),
+    /// for comparing the sums of two paths (lanes, point by point) that
+    /// leave different values there.
+    fn as_read<T: Real, C: CovarianceKind, const D: usize, const K: usize>(
+        m: &Moments<T, D, K, C>,
+    ) -> Moments<T, D, K, C> {
+        Moments {
+            second: C::second_as_read(m.second),
+            ..*m
+        }
+    }
+
     fn zero_shares_add_nothing<C: CovarianceKind>(model: &Gmm<f32, 2, 3, C>) {
         let data: [[f32; 2]; 120] = core::array::from_fn(|i| {
             let t = i as f32;
@@ -1261,11 +1276,9 @@ mod tests {
         // adds_nothing` and `a_zero_share_keeps_a_negative_zero_sum` catch
         // that; in lanes, the NaN points of weight 0 in
         // `lanes_add_in_the_documented_order_in_any_kind`.)
-        assert_eq!(stats.sums, reference);
-        assert_eq!(
-            std::format!("{:?}", stats.sums),
-            std::format!("{:?}", reference)
-        );
+        let (got, reference) = (as_read(&stats.sums), as_read(&reference));
+        assert_eq!(got, reference);
+        assert_eq!(std::format!("{got:?}"), std::format!("{reference:?}"));
     }
 
     #[test]
@@ -1325,8 +1338,8 @@ mod tests {
         reference.points = weights.iter().filter(|w| **w > T::zero()).count();
         reference.log_likelihood = stats.sums.log_likelihood;
         assert_eq!(
-            std::format!("{:?}", stats.sums),
-            std::format!("{:?}", reference)
+            std::format!("{:?}", as_read(&stats.sums)),
+            std::format!("{:?}", as_read(&reference))
         );
 
         // In pieces of 1 to 12 points, each block closed at its end.
@@ -1392,6 +1405,7 @@ mod tests {
             C::second_from_lanes(&mut from_lanes, 1, &v);
             let mut pushed = C::second_zero::<f64, 3, 2>();
             C::second_push(&mut pushed, 1, r, &SVector::from(*d));
+            let (from_lanes, pushed) = (C::second_as_read(from_lanes), C::second_as_read(pushed));
             assert_eq!(std::format!("{from_lanes:?}"), std::format!("{pushed:?}"));
         }
     }
@@ -1545,6 +1559,25 @@ mod tests {
         by_component_is_point_by_point(&diag.unwrap(), |s| all::<4, 4>(s));
         let spherical = Gmm::<f32, 4, 4, Spherical>::new(weights, means(), [2.0; 4]).unwrap();
         by_component_is_point_by_point(&spherical, |s| all::<4, 4>(core::slice::from_ref(s)));
+    }
+
+    /// Online EM checks its sums before each M-step: only the sums read
+    /// count, so a full or tied upper entry (never read; in whole vectors
+    /// a differently rounded sum) cannot fail the check, and any lower one
+    /// can.
+    #[test]
+    fn only_the_sums_read_must_be_finite() {
+        let mut s = SMatrix::<f64, 3, 3>::zeros();
+        s[(0, 2)] = f64::INFINITY;
+        s[(1, 2)] = f64::NAN;
+        assert!(Tied::second_is_finite::<f64, 3, 2>(&s));
+        assert!(Full::second_is_finite::<f64, 3, 2>(&[s, s]));
+        for (i, j) in [(0, 0), (2, 0), (2, 1), (2, 2)] {
+            let mut bad = s;
+            bad[(i, j)] = f64::NAN;
+            assert!(!Tied::second_is_finite::<f64, 3, 2>(&bad));
+            assert!(!Full::second_is_finite::<f64, 3, 2>(&[s, bad]));
+        }
     }
 
     #[test]

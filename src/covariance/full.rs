@@ -210,7 +210,15 @@ impl CovarianceKind for Full {
     fn second_is_finite<T: Real, const D: usize, const K: usize>(
         s: &[SMatrix<T, D, D>; K],
     ) -> bool {
-        crate::real::all_finite(s.iter().flat_map(|m| m.iter()).copied())
+        crate::real::all_finite(s.iter().flat_map(linalg::lower_entries))
+    }
+
+    #[cfg(test)]
+    fn second_as_read<T: Real, const D: usize, const K: usize>(
+        mut s: [SMatrix<T, D, D>; K],
+    ) -> [SMatrix<T, D, D>; K] {
+        s.iter_mut().for_each(linalg::mirror_lower);
+        s
     }
 
     fn second_add<T: Real, const D: usize, const K: usize>(

@@ -270,10 +270,23 @@ pub trait CovarianceKind:
     #[doc(hidden)]
     fn second_scale<T: Real, const D: usize, const K: usize>(s: &mut Self::Second<T, D, K>, f: T);
 
-    /// Whether every second-moment sum is finite.
+    /// Whether every second-moment sum that is read is finite (full and
+    /// tied covariance: the lower triangles; their upper entries are never
+    /// read).
     #[doc(hidden)]
     fn second_is_finite<T: Real, const D: usize, const K: usize>(s: &Self::Second<T, D, K>)
         -> bool;
+
+    /// The sums as they are read: full and tied covariance's lower
+    /// triangles mirrored onto the upper ones, which hold zeros or, where
+    /// the sums are added in whole vectors, differently rounded sums.
+    /// For tests that compare two ways of adding the same points.
+    #[cfg(test)]
+    fn second_as_read<T: Real, const D: usize, const K: usize>(
+        s: Self::Second<T, D, K>,
+    ) -> Self::Second<T, D, K> {
+        s
+    }
 
     /// Adds component `k`'s share `r` of a point at offset `d` from its
     /// shift: `r d dᵀ` (or the part of it the kind keeps).
