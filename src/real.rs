@@ -461,18 +461,19 @@ fn sqrt_with(x: f32, root: impl Fn(u32) -> u32) -> f32 {
     }
     // x = m · 2^(e − 23), m's leading bit at bit 23 (subnormals
     // normalised; x > 0 here, so m ≠ 0).
-    let (mut m, mut e) = if bits >> 23 == 0 {
-        (bits, -126_i32)
+    let (m, e) = if bits >> 23 == 0 {
+        let (mut m, mut e) = (bits, -126_i32);
+        while m < 0x0080_0000 {
+            m <<= 1;
+            e -= 1;
+        }
+        (m, e)
     } else {
         (
             (bits & 0x007f_ffff) | 0x0080_0000,
             (bits >> 23).cast_signed() - 127,
         )
     };
-    while m < 0x0080_0000 {
-        m <<= 1;
-        e -= 1;
-    }
     // y = m · 2⁻²³, doubled for an odd e, in units of 2⁻²⁴.
     let odd = e & 1;
     let q = root(m << (1 + odd));
@@ -507,27 +508,29 @@ fn root_by_digits(y: u32) -> u32 {
 /// Three Newton steps `g ← (g + v/g)/2` for `√v`, `v = y · 2⁻²⁴` (exact
 /// in `f32`), from the estimate that halves `v`'s exponent and significand
 /// bits together (within 6.1 %, so within 2·10⁻¹² before rounding after
-/// three steps, an ulp or so after it); then the nearest significand `q`
-/// exactly, in integers: `q` rounds `√N`, `N = y · 2²²`, if and only if
+/// three steps); then the nearest significand `q` exactly, in integers:
+/// `q` rounds `√N`, `N = y · 2²²`, if and only if
 /// `(2q − 1)² < 4N < (2q + 1)²` (never equal: an odd square is not a
-/// multiple of 4), which moves `q` by a step or two at most.
+/// multiple of 4). The steps' rounding leaves `q` at most one off, so one
+/// test each way corrects it (checked on every float by
+/// `sqrt_f32_matches_f64_on_every_float`).
 fn root_by_newton(y: u32) -> u32 {
     #[allow(clippy::cast_precision_loss)] // at most 25 significant bits
     let v = y as f32 * (1.0 / 16_777_216.0);
     let mut g = f32::from_bits((v.to_bits() >> 1) + 0x1fc0_0000);
-    for _ in 0..3 {
+    for _ in 0..2 {
         g = 0.5 * (g + v / g);
     }
-    // g ∈ [1, 2] give or take an ulp: g · 2²³ is an integer then.
+    // The third step's halving with the scaling by 2²³ (both exact):
+    // g ∈ [1, 2] give or take an ulp, so g · 2²³ is an integer.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let mut q = (g * 8_388_608.0) as u32;
+    let mut q = ((g + v / g) * 4_194_304.0) as u32;
     let four_n = u64::from(y) << 24;
     // 2q ± 1 < 2²⁶: one 32 × 32 → 64-bit product each.
     let square = |t: u32| u64::from(t) * u64::from(t);
-    while square(2 * q + 1) < four_n {
+    if square(2 * q + 1) < four_n {
         q += 1;
-    }
-    while square(2 * q - 1) > four_n {
+    } else if square(2 * q - 1) > four_n {
         q -= 1;
     }
     q
