@@ -435,7 +435,7 @@ impl Real for f64 {
 /// [`root_by_digits`] without a floating-point unit (integers only) and
 /// from [`root_by_newton`] with one (fewer instructions).
 #[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), allow(dead_code))]
-#[inline(never)]
+#[inline]
 pub(crate) fn sqrt_f32(x: f32) -> f32 {
     if crate::estep::SOFT_FLOAT {
         sqrt_with(x, root_by_digits)
