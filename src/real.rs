@@ -125,8 +125,9 @@ pub trait Real: RealField + Copy + sealed::Sealed {
     /// Natural logarithm (libm).
     #[doc(hidden)]
     fn ln(x: Self) -> Self;
-    /// Square root, correctly rounded: libm's, or for `f32` away from
-    /// x86-64 and `AArch64` [`sqrt_f32`] (the same bits, less flash).
+    /// Square root, correctly rounded: libm's, or for `f32` on cores
+    /// without floating-point hardware [`sqrt_f32`] (the same bits, less
+    /// flash).
     #[doc(hidden)]
     fn sqrt(x: Self) -> Self;
     /// `eˣ` for `x ∈ [−LSE_CUTOFF, 0]`, the only range the E-step's
@@ -222,17 +223,16 @@ impl Real for f32 {
     fn ln(x: f32) -> f32 {
         libm::logf(x)
     }
-    /// libm's `sqrtf` where it is one instruction (x86-64, `AArch64`),
-    /// [`sqrt_f32`] elsewhere: both are correctly rounded, so the bits
-    /// are the same, and on a Cortex-M libm's takes 480 bytes of flash with
-    /// its table.
+    /// libm's `sqrtf`, or [`sqrt_f32`] on cores without floating-point
+    /// hardware (see [`SOFT_FLOAT`](crate::estep::SOFT_FLOAT)): both are
+    /// correctly rounded, so the bits are the same.
     #[inline]
     fn sqrt(x: f32) -> f32 {
-        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-        let v = libm::sqrtf(x);
-        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-        let v = sqrt_f32(x);
-        v
+        if crate::estep::SOFT_FLOAT {
+            sqrt_f32(x)
+        } else {
+            libm::sqrtf(x)
+        }
     }
     #[inline]
     fn exp_nonpositive(x: f32) -> f32 {
@@ -426,29 +426,25 @@ impl Real for f64 {
 }
 
 /// `√x` correctly rounded (to nearest, as IEEE 754 requires of a square
-/// root) without libm's table: for targets whose `sqrtf` is software
-/// anyway. `√(−0) = −0`, `√+∞ = +∞`; NaN for a NaN or any other negative
-/// `x`.
+/// root), digit by digit in 32-bit integers, for cores without
+/// floating-point hardware: libm's `sqrtf` computes in integers there too,
+/// from a 256-byte table, in 480 bytes of flash on a Cortex-M0 against
+/// about 180 here, and takes more instructions. `√(−0) = −0`,
+/// `√+∞ = +∞`; NaN for a NaN or any other negative `x`.
 ///
-/// `x = y · 4ᵉ` with `y ∈ [1, 4)`, so `√x = √y · 2ᵉ` with `√y ∈ [1, 2)`:
-/// the significand of `√y` in units of 2⁻²³, rounded, comes from
-/// [`root_by_digits`] without a floating-point unit (integers only) and
-/// from [`root_by_newton`] with one (fewer instructions).
-#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), allow(dead_code))]
-#[inline]
+/// Method: `x = y · 4ᵉ` with `y ∈ [1, 4)`, so `√x = √y · 2ᵉ` with
+/// `√y ∈ [1, 2)`. The root's 25 bits (the result's 24 and one more) come
+/// one a step, largest first, by the schoolbook recurrence: with `Q` the
+/// root so far and `R = y − Q²`, the bit `b` is taken where
+/// `2Q·b + b² ≤ R`; `twice` and `rest` hold `2Q` and `R`, each scaled by 2
+/// a step further so that the test is one comparison and `b` one bit. A
+/// square root is never exactly halfway between two floats, so the 25th
+/// bit alone decides the rounding: up if it is 1.
+///
+/// Out of line: inlined, its loop is unrolled at every call site at
+/// opt-level 3.
+#[inline(never)]
 pub(crate) fn sqrt_f32(x: f32) -> f32 {
-    if crate::estep::SOFT_FLOAT {
-        sqrt_with(x, root_by_digits)
-    } else {
-        sqrt_with(x, root_by_newton)
-    }
-}
-
-/// [`sqrt_f32`] with `root(y)`, the rounded significand of `√(y · 2⁻²⁴)`
-/// for `y ∈ [2²⁴, 2²⁶)` holding at most 25 significant bits.
-#[allow(clippy::inline_always)]
-#[inline(always)]
-fn sqrt_with(x: f32, root: impl Fn(u32) -> u32) -> f32 {
     let bits = x.to_bits();
     if bits == 0 || bits >= 0x7f80_0000 {
         // ±0 and +∞ are their own roots; NaN stays NaN; a negative x
@@ -476,22 +472,7 @@ fn sqrt_with(x: f32, root: impl Fn(u32) -> u32) -> f32 {
     };
     // y = m · 2⁻²³, doubled for an odd e, in units of 2⁻²⁴.
     let odd = e & 1;
-    let q = root(m << (1 + odd));
-    // q ∈ [2²³, 2²⁴]: a carry into bit 24 moves the exponent up by itself,
-    // as the significand is added to it.
-    let half = (e - odd) / 2; // ⌊e / 2⌋
-    f32::from_bits(((half + 126).cast_unsigned() << 23).wrapping_add(q))
-}
-
-/// The root's 25 bits (the result's 24 and one more), one a step, largest
-/// first, by the schoolbook recurrence: with `Q` the root so far and
-/// `R = y − Q²`, the bit `b` is taken where `2Q·b + b² ≤ R`; `twice` and
-/// `rest` hold `2Q` and `R`, each scaled by 2 a step further so that the
-/// test is one comparison and `b` one bit. A square root is never exactly
-/// halfway between two floats, so the 25th bit alone decides the rounding:
-/// up if it is 1.
-fn root_by_digits(y: u32) -> u32 {
-    let (mut rest, mut root, mut twice, mut bit) = (y, 0_u32, 0_u32, 1_u32 << 24);
+    let (mut rest, mut root, mut twice, mut bit) = (m << (1 + odd), 0_u32, 0_u32, 1_u32 << 24);
     while bit != 0 {
         let t = twice + bit;
         if t <= rest {
@@ -502,38 +483,11 @@ fn root_by_digits(y: u32) -> u32 {
         rest <<= 1;
         bit >>= 1;
     }
-    (root >> 1) + (root & 1)
-}
-
-/// Three Newton steps `g ← (g + v/g)/2` for `√v`, `v = y · 2⁻²⁴` (exact
-/// in `f32`), from the estimate that halves `v`'s exponent and significand
-/// bits together (within 6.1 %, so within 2·10⁻¹² before rounding after
-/// three steps); then the nearest significand `q` exactly, in integers:
-/// `q` rounds `√N`, `N = y · 2²²`, if and only if
-/// `(2q − 1)² < 4N < (2q + 1)²` (never equal: an odd square is not a
-/// multiple of 4). The steps' rounding leaves `q` at most one off, so one
-/// test each way corrects it (checked on every float by
-/// `sqrt_f32_matches_f64_on_every_float`).
-fn root_by_newton(y: u32) -> u32 {
-    #[allow(clippy::cast_precision_loss)] // at most 25 significant bits
-    let v = y as f32 * (1.0 / 16_777_216.0);
-    let mut g = f32::from_bits((v.to_bits() >> 1) + 0x1fc0_0000);
-    for _ in 0..2 {
-        g = 0.5 * (g + v / g);
-    }
-    // The third step's halving with the scaling by 2²³ (both exact):
-    // g ∈ [1, 2] give or take an ulp, so g · 2²³ is an integer.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let mut q = ((g + v / g) * 4_194_304.0) as u32;
-    let four_n = u64::from(y) << 24;
-    // 2q ± 1 < 2²⁶: one 32 × 32 → 64-bit product each.
-    let square = |t: u32| u64::from(t) * u64::from(t);
-    if square(2 * q + 1) < four_n {
-        q += 1;
-    } else if square(2 * q - 1) > four_n {
-        q -= 1;
-    }
-    q
+    // 24 bits, rounded up by the 25th; a carry into bit 24 moves the
+    // exponent up by itself, as the significand is added to it.
+    let q = (root >> 1) + (root & 1);
+    let half = (e - odd) / 2; // ⌊e / 2⌋
+    f32::from_bits(((half + 126).cast_unsigned() << 23).wrapping_add(q))
 }
 
 #[cfg(test)]
@@ -708,68 +662,58 @@ mod tests {
         assert_eq!(Real::sin_cos_turn(0.5f32), (0.0, -1.0));
     }
 
-    /// Both ways of [`sqrt_f32`] (integers only; Newton steps) are
-    /// correctly rounded: against `f64`'s square root rounded to `f32`
-    /// (53 ≥ 2·24 + 2 bits, so the double rounding is exact), on every
-    /// exponent with the significands' edges and a stride through them
-    /// (subnormals included), on exact squares and their neighbours, and
-    /// bit for bit with libm's `sqrtf`; and the special values.
-    /// `cargo test --release --lib every_float -- --ignored` checks all 2³¹
-    /// non-negative floats.
+    /// [`sqrt_f32`] is correctly rounded: against `f64`'s square root
+    /// rounded to `f32` (53 ≥ 2·24 + 2 bits, so the double rounding is
+    /// exact), on every exponent with the significands' edges and a stride
+    /// through them (subnormals included), on exact squares and their
+    /// neighbours, and bit for bit with libm's `sqrtf`; and the special
+    /// values. `cargo test --release --lib every_float -- --ignored` checks
+    /// all 2³¹ non-negative floats.
     #[test]
-    fn sqrt_f32_is_correctly_rounded_both_ways() {
-        type Sqrt = fn(f32) -> f32;
-        let ways: [(&str, Sqrt); 3] = [
-            ("digits", |x| sqrt_with(x, root_by_digits)),
-            ("newton", |x| sqrt_with(x, root_by_newton)),
-            ("sqrt_f32", sqrt_f32),
-        ];
-        for (way, sqrt) in ways {
-            let check = |bits: u32| {
-                let x = f32::from_bits(bits);
-                let got = sqrt(x);
-                let want = f64::from(x).sqrt() as f32;
-                assert_eq!(got.to_bits(), want.to_bits(), "{way}: √{x:e} ({bits:#x})");
-                assert_eq!(got.to_bits(), libm::sqrtf(x).to_bits(), "{way}: {x:e}");
-            };
-            for exponent in 0..255_u32 {
-                let edges = [1, 2, 3, (1 << 23) - 2, (1 << 23) - 1];
-                for m in (0..1 << 23).step_by(997).chain(edges) {
-                    check(exponent << 23 | m);
-                }
+    fn sqrt_f32_is_correctly_rounded() {
+        let check = |bits: u32| {
+            let x = f32::from_bits(bits);
+            let got = sqrt_f32(x);
+            let want = f64::from(x).sqrt() as f32;
+            assert_eq!(got.to_bits(), want.to_bits(), "√{x:e} ({bits:#x})");
+            assert_eq!(got.to_bits(), libm::sqrtf(x).to_bits(), "{x:e}");
+        };
+        for exponent in 0..255_u32 {
+            let edges = [1, 2, 3, (1 << 23) - 2, (1 << 23) - 1];
+            for m in (0..1 << 23).step_by(997).chain(edges) {
+                check(exponent << 23 | m);
             }
-            // Squares of 24-bit integers (exact roots) and their neighbours.
-            for n in (1_u32..1 << 24).step_by(4093).chain([(1 << 24) - 1]) {
-                let sq = (f64::from(n) * f64::from(n)) as f32;
-                for b in [sq.to_bits() - 1, sq.to_bits(), sq.to_bits() + 1] {
-                    check(b);
-                }
-            }
-            assert_eq!(sqrt(0.0).to_bits(), 0);
-            assert_eq!(sqrt(-0.0).to_bits(), (-0.0f32).to_bits());
-            assert_eq!(sqrt(f32::INFINITY), f32::INFINITY);
-            for bad in [
-                -1.0,
-                -f32::MIN_POSITIVE,
-                -1e-45,
-                f32::NEG_INFINITY,
-                f32::NAN,
-            ] {
-                assert!(sqrt(bad).is_nan(), "{way}: {bad}");
-            }
-            assert_eq!(sqrt(4.0), 2.0);
-            assert_eq!(sqrt(f32::MAX), 1.844_674_3e19);
         }
+        // Squares of 24-bit integers (exact roots) and their neighbours.
+        for n in (1_u32..1 << 24).step_by(4093).chain([(1 << 24) - 1]) {
+            let sq = (f64::from(n) * f64::from(n)) as f32;
+            for b in [sq.to_bits() - 1, sq.to_bits(), sq.to_bits() + 1] {
+                check(b);
+            }
+        }
+        assert_eq!(sqrt_f32(0.0).to_bits(), 0);
+        assert_eq!(sqrt_f32(-0.0).to_bits(), (-0.0f32).to_bits());
+        assert_eq!(sqrt_f32(f32::INFINITY), f32::INFINITY);
+        for bad in [
+            -1.0,
+            -f32::MIN_POSITIVE,
+            -1e-45,
+            f32::NEG_INFINITY,
+            f32::NAN,
+        ] {
+            assert!(sqrt_f32(bad).is_nan(), "{bad}");
+        }
+        assert_eq!(sqrt_f32(4.0), 2.0);
+        assert_eq!(sqrt_f32(f32::MAX), 1.844_674_3e19);
     }
 
     #[test]
-    #[ignore = "2³¹ values, both ways: a few minutes in release"]
+    #[ignore = "2³¹ values: about two minutes in release"]
     fn sqrt_f32_matches_f64_on_every_float() {
         for bits in 0..=0x7f80_0000_u32 {
             let x = f32::from_bits(bits);
             let want = (f64::from(x).sqrt() as f32).to_bits();
-            assert_eq!(sqrt_with(x, root_by_digits).to_bits(), want, "{x:e}");
-            assert_eq!(sqrt_with(x, root_by_newton).to_bits(), want, "{x:e}");
+            assert_eq!(sqrt_f32(x).to_bits(), want, "{x:e}");
         }
     }
 
