@@ -366,7 +366,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> OpenBlock<T, D,
 /// recentring and its scale; `None` for the others.
 #[inline]
 fn own_mean<T: Real, const D: usize, const K: usize, C: CovarianceKind>(
-    m: &Moments1<T, D, K>,
+    m: &Moments1<'_, T, D, K>,
     k: usize,
 ) -> Option<SVector<T, D>> {
     let pooled = C::SHAPE == Shape::SharedMatrix;
@@ -1093,7 +1093,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     /// (`f = 1` changes no bit). Out of line: it is called again, with
     /// `1/N`, where the plain sum overflows.
     #[inline(never)]
-    fn first_sum(&self, m: &Moments1<T, D, K>, f: T) -> SVector<T, D> {
+    fn first_sum(&self, m: &Moments1<'_, T, D, K>, f: T) -> SVector<T, D> {
         let mut sum = SVector::<T, D>::zeros();
         for k in 0..K {
             if m.live[k] {
@@ -1107,7 +1107,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     /// before the terms are added (`f = 1` changes no bit). Out of line: it
     /// is called again, with `1/N`, where the plain sum overflows.
     #[inline(never)]
-    fn scatter(&self, m: &Moments1<T, D, K>, mean: &SVector<T, D>, f: T) -> T {
+    fn scatter(&self, m: &Moments1<'_, T, D, K>, mean: &SVector<T, D>, f: T) -> T {
         let mut scatter = C::second_trace(&self.sums.second, &m.live, f);
         for k in 0..K {
             if own_mean::<T, D, K, C>(m, k).is_some() {
@@ -1134,13 +1134,13 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
 
     /// Counts, first moments and which components are live: a soft count
     /// above `ε · Σⱼ Nⱼ`.
-    pub(crate) fn first_order(&self) -> Moments1<T, D, K> {
+    pub(crate) fn first_order(&self) -> Moments1<'_, T, D, K> {
         let s = &self.sums;
         let total = s.counts.sum();
         let floor = T::EPS * total;
         Moments1 {
-            counts: s.counts,
-            first: s.first,
+            counts: &s.counts,
+            first: &s.first,
             live: core::array::from_fn(|k| s.counts[k] > floor),
             total,
             resolution: core::array::from_fn(|k| {

@@ -246,7 +246,7 @@ impl CovarianceKind for Diag {
 
     fn needs_recentring<T: Real, const D: usize, const K: usize>(
         s: &[SVector<T, D>; K],
-        m: &Moments1<T, D, K>,
+        m: &Moments1<'_, T, D, K>,
     ) -> bool {
         (0..K).any(|k| {
             m.live[k]
@@ -259,7 +259,7 @@ impl CovarianceKind for Diag {
 
     fn m_step<T: Real, const D: usize, const K: usize>(
         s: &[SVector<T, D>; K],
-        m: &Moments1<T, D, K>,
+        m: &Moments1<'_, T, D, K>,
         reg: T,
         params: &mut [DiagFactor<T, D>; K],
     ) -> Result<T, Error> {

@@ -367,7 +367,7 @@ impl CovarianceKind for Full {
 
     fn needs_recentring<T: Real, const D: usize, const K: usize>(
         s: &[SMatrix<T, D, D>; K],
-        m: &Moments1<T, D, K>,
+        m: &Moments1<'_, T, D, K>,
     ) -> bool {
         (0..K).any(|k| {
             m.live[k]
@@ -380,7 +380,7 @@ impl CovarianceKind for Full {
 
     fn m_step<T: Real, const D: usize, const K: usize>(
         s: &[SMatrix<T, D, D>; K],
-        m: &Moments1<T, D, K>,
+        m: &Moments1<'_, T, D, K>,
         reg: T,
         params: &mut [Factor<T, D>; K],
     ) -> Result<T, Error> {

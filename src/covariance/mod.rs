@@ -402,7 +402,7 @@ pub trait CovarianceKind:
     #[doc(hidden)]
     fn needs_recentring<T: Real, const D: usize, const K: usize>(
         s: &Self::Second<T, D, K>,
-        m: &Moments1<T, D, K>,
+        m: &Moments1<'_, T, D, K>,
     ) -> bool;
 
     /// The covariance M-step, in place: new parameters from the statistics
@@ -412,7 +412,7 @@ pub trait CovarianceKind:
     #[doc(hidden)]
     fn m_step<T: Real, const D: usize, const K: usize>(
         s: &Self::Second<T, D, K>,
-        m: &Moments1<T, D, K>,
+        m: &Moments1<'_, T, D, K>,
         reg: T,
         params: &mut Self::Params<T, D, K>,
     ) -> Result<T, Error>;
@@ -444,9 +444,9 @@ pub trait CovarianceKind:
 /// above `ε Σⱼ Nⱼ`; the others cannot be re-estimated).
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[doc(hidden)]
-pub struct Moments1<T: Real, const D: usize, const K: usize> {
-    pub(crate) counts: SVector<T, K>,
-    pub(crate) first: [SVector<T, D>; K],
+pub struct Moments1<'a, T: Real, const D: usize, const K: usize> {
+    pub(crate) counts: &'a SVector<T, K>,
+    pub(crate) first: &'a [SVector<T, D>; K],
     pub(crate) live: [bool; K],
     pub(crate) total: T,
     /// Per component `(16 ε ‖cₖ‖∞)²`: variances below it are rounding noise
@@ -458,7 +458,7 @@ pub struct Moments1<T: Real, const D: usize, const K: usize> {
     pub(crate) excess: Option<[SVector<T, D>; K]>,
 }
 
-impl<T: Real, const D: usize, const K: usize> Moments1<T, D, K> {
+impl<T: Real, const D: usize, const K: usize> Moments1<'_, T, D, K> {
     /// `δₖ = S1ₖ / Nₖ`, the step from the shift to the new mean (as
     /// `S1ₖ · (1/Nₖ)`: for a live component `Nₖ` is a normal number).
     #[inline]

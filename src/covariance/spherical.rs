@@ -217,7 +217,7 @@ impl CovarianceKind for Spherical {
 
     fn needs_recentring<T: Real, const D: usize, const K: usize>(
         s: &SVector<T, K>,
-        m: &Moments1<T, D, K>,
+        m: &Moments1<'_, T, D, K>,
     ) -> bool {
         (0..K).any(|k| {
             m.live[k] && {
@@ -229,7 +229,7 @@ impl CovarianceKind for Spherical {
 
     fn m_step<T: Real, const D: usize, const K: usize>(
         s: &SVector<T, K>,
-        m: &Moments1<T, D, K>,
+        m: &Moments1<'_, T, D, K>,
         reg: T,
         params: &mut [SphericalFactor<T>; K],
     ) -> Result<T, Error> {

@@ -157,7 +157,7 @@ impl CovarianceKind for Tied {
     /// ones it can), at the live components' resolution.
     fn needs_recentring<T: Real, const D: usize, const K: usize>(
         s: &SMatrix<T, D, D>,
-        m: &Moments1<T, D, K>,
+        m: &Moments1<'_, T, D, K>,
     ) -> bool {
         let mut resolution = T::zero();
         for k in 0..K {
@@ -189,7 +189,7 @@ impl CovarianceKind for Tied {
     /// to 63 % too large.)
     fn m_step<T: Real, const D: usize, const K: usize>(
         s: &SMatrix<T, D, D>,
-        m: &Moments1<T, D, K>,
+        m: &Moments1<'_, T, D, K>,
         reg: T,
         params: &mut Factor<T, D>,
     ) -> Result<T, Error> {
