@@ -79,7 +79,7 @@ pub(crate) fn cholesky_lower<T: Real, const D: usize>(
                 if !(s > tol * a[(i, i)]) || !(s > T::zero()) || !s.is_finite() {
                     return None;
                 }
-                l[(i, i)] = Real::sqrt(s);
+                l[(i, i)] = Real::sqrt_in_line(s);
             } else {
                 l[(i, j)] = s / l[(j, j)];
             }

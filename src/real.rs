@@ -130,6 +130,18 @@ pub trait Real: RealField + Copy + sealed::Sealed {
     /// flash).
     #[doc(hidden)]
     fn sqrt(x: Self) -> Self;
+    /// [`sqrt`](Self::sqrt) with no call where the call is a library's:
+    /// on ARM cores with a floating-point unit (Cortex-M4F, M7), whose
+    /// libm `sqrtf` is software, [`sqrt_newton`] in line; elsewhere
+    /// [`sqrt`](Self::sqrt). The same bits (both are correctly rounded).
+    /// For the Cholesky factorisation, the deepest frame of a fit's
+    /// M-step: with a call in it, the floats it holds across the call sat
+    /// in callee-saved registers it had to save (a fit's peak stack on a
+    /// Cortex-M4F, D = 2, K = 3, `f32`: 616 B with libm's, 560 B in line).
+    /// Not everywhere: in line at every call site, sampling took 888 B more
+    /// flash at opt-level `"s"`.
+    #[doc(hidden)]
+    fn sqrt_in_line(x: Self) -> Self;
     /// `eˣ` for `x ∈ [−LSE_CUTOFF, 0]`, the only range the E-step's
     /// log-sum-exp evaluates (terms below `−LSE_CUTOFF` are treated as 0 and
     /// never reach here).
@@ -232,6 +244,14 @@ impl Real for f32 {
             sqrt_f32(x)
         } else {
             libm::sqrtf(x)
+        }
+    }
+    #[inline]
+    fn sqrt_in_line(x: f32) -> f32 {
+        if cfg!(target_arch = "arm") && !crate::estep::SOFT_FLOAT {
+            sqrt_newton(x)
+        } else {
+            Real::sqrt(x)
         }
     }
     #[inline]
@@ -365,6 +385,10 @@ impl Real for f64 {
         libm::sqrt(x)
     }
     #[inline]
+    fn sqrt_in_line(x: f64) -> f64 {
+        libm::sqrt(x)
+    }
+    #[inline]
     fn exp_nonpositive(x: f64) -> f64 {
         // ln 2 split so that k · LN2_HI is exact for |k| < 2^20.
         // fdlibm's split: 6.93147180369123816490e-01 (32 significant
@@ -430,21 +454,33 @@ impl Real for f64 {
 /// floating-point hardware: libm's `sqrtf` computes in integers there too,
 /// from a 256-byte table, in 480 bytes of flash on a Cortex-M0 against
 /// about 180 here, and takes more instructions. `√(−0) = −0`,
-/// `√+∞ = +∞`; NaN for a NaN or any other negative `x`.
-///
-/// Method: `x = y · 4ᵉ` with `y ∈ [1, 4)`, so `√x = √y · 2ᵉ` with
-/// `√y ∈ [1, 2)`. The root's 25 bits (the result's 24 and one more) come
-/// one a step, largest first, by the schoolbook recurrence: with `Q` the
-/// root so far and `R = y − Q²`, the bit `b` is taken where
-/// `2Q·b + b² ≤ R`; `twice` and `rest` hold `2Q` and `R`, each scaled by 2
-/// a step further so that the test is one comparison and `b` one bit. A
-/// square root is never exactly halfway between two floats, so the 25th
-/// bit alone decides the rounding: up if it is 1.
+/// `√+∞ = +∞`; NaN for a NaN or any other negative `x`. The root's bits
+/// come from [`root_by_digits`].
 ///
 /// Out of line: inlined, its loop is unrolled at every call site at
 /// opt-level 3.
 #[inline(never)]
 pub(crate) fn sqrt_f32(x: f32) -> f32 {
+    sqrt_with(x, root_by_digits)
+}
+
+/// [`sqrt_f32`]'s value with a floating-point unit's division: the root's
+/// bits from [`root_by_newton`], in line (see [`Real::sqrt_in_line`]).
+#[cfg_attr(not(target_arch = "arm"), allow(dead_code))]
+#[inline]
+pub(crate) fn sqrt_newton(x: f32) -> f32 {
+    sqrt_with(x, root_by_newton)
+}
+
+/// `√x` with `root(y)`, the rounded significand of `√(y · 2⁻²⁴)` in units
+/// of 2⁻²³, for `y ∈ [2²⁴, 2²⁶)` with at most 24 significant bits.
+///
+/// Method: `x = y · 4ᵉ` with `y ∈ [1, 4)`, so `√x = √y · 2ᵉ` with
+/// `√y ∈ [1, 2)`: the exponent halves, and the root's significand depends
+/// on `y` alone.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn sqrt_with(x: f32, root: impl Fn(u32) -> u32) -> f32 {
     let bits = x.to_bits();
     if bits == 0 || bits >= 0x7f80_0000 {
         // ±0 and +∞ are their own roots; NaN stays NaN; a negative x
@@ -472,7 +508,24 @@ pub(crate) fn sqrt_f32(x: f32) -> f32 {
     };
     // y = m · 2⁻²³, doubled for an odd e, in units of 2⁻²⁴.
     let odd = e & 1;
-    let (mut rest, mut root, mut twice, mut bit) = (m << (1 + odd), 0_u32, 0_u32, 1_u32 << 24);
+    let q = root(m << (1 + odd));
+    // q ∈ [2²³, 2²⁴]: a carry into bit 24 moves the exponent up by itself,
+    // as the significand is added to it.
+    let half = (e - odd) / 2; // ⌊e / 2⌋
+    f32::from_bits(((half + 126).cast_unsigned() << 23).wrapping_add(q))
+}
+
+/// The root's 25 bits (the result's 24 and one more), one a step, largest
+/// first, by the schoolbook recurrence: with `Q` the root so far and
+/// `R = y − Q²`, the bit `b` is taken where `2Q·b + b² ≤ R`; `twice` and
+/// `rest` hold `2Q` and `R`, each scaled by 2 a step further so that the
+/// test is one comparison and `b` one bit. A square root is never exactly
+/// halfway between two floats, so the 25th bit alone decides the rounding:
+/// up if it is 1.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn root_by_digits(y: u32) -> u32 {
+    let (mut rest, mut root, mut twice, mut bit) = (y, 0_u32, 0_u32, 1_u32 << 24);
     while bit != 0 {
         let t = twice + bit;
         if t <= rest {
@@ -483,11 +536,40 @@ pub(crate) fn sqrt_f32(x: f32) -> f32 {
         rest <<= 1;
         bit >>= 1;
     }
-    // 24 bits, rounded up by the 25th; a carry into bit 24 moves the
-    // exponent up by itself, as the significand is added to it.
-    let q = (root >> 1) + (root & 1);
-    let half = (e - odd) / 2; // ⌊e / 2⌋
-    f32::from_bits(((half + 126).cast_unsigned() << 23).wrapping_add(q))
+    (root >> 1) + (root & 1)
+}
+
+/// Three Newton steps `g ← (g + v/g)/2` for `√v`, `v = y · 2⁻²⁴ ∈ [1, 4)`
+/// (exact in `f32`), from the estimate that halves `v`'s exponent and
+/// significand bits together (within 6.1 %, so within 2·10⁻¹² before
+/// rounding after three steps); then the nearest significand `q` exactly,
+/// in integers: `q` rounds `√N`, `N = y · 2²²`, if and only if
+/// `(2q − 1)² < 4N < (2q + 1)²` (never equal: an odd square is not a
+/// multiple of 4). The steps' rounding leaves `q` at most one off, so one
+/// test each way corrects it. Checked against `f64`'s root on every
+/// significand (`tests`), which is every `y` there is.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn root_by_newton(y: u32) -> u32 {
+    #[allow(clippy::cast_precision_loss)] // at most 24 significant bits
+    let v = y as f32 * (1.0 / 16_777_216.0);
+    let mut g = f32::from_bits((v.to_bits() >> 1) + 0x1fc0_0000);
+    for _ in 0..2 {
+        g = 0.5 * (g + v / g);
+    }
+    // The third step's halving with the scaling by 2²³ (both exact):
+    // g ∈ [1, 2] give or take an ulp, so g · 2²³ is an integer.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let mut q = ((g + v / g) * 4_194_304.0) as u32;
+    let four_n = u64::from(y) << 24;
+    // 2q ± 1 < 2²⁶: one 32 × 32 → 64-bit product each.
+    let square = |t: u32| u64::from(t) * u64::from(t);
+    if square(2 * q + 1) < four_n {
+        q += 1;
+    } else if square(2 * q - 1) > four_n {
+        q -= 1;
+    }
+    q
 }
 
 #[cfg(test)]
@@ -662,55 +744,62 @@ mod tests {
         assert_eq!(Real::sin_cos_turn(0.5f32), (0.0, -1.0));
     }
 
-    /// [`sqrt_f32`] is correctly rounded: against `f64`'s square root
-    /// rounded to `f32` (53 ≥ 2·24 + 2 bits, so the double rounding is
+    /// Both roots, [`sqrt_f32`] (digit by digit) and [`sqrt_newton`]
+    /// (Newton's steps), are correctly rounded: against `f64`'s square
+    /// root rounded to `f32` (53 ≥ 2·24 + 2 bits, so the double rounding is
     /// exact), on every exponent with the significands' edges and a stride
     /// through them (subnormals included), on exact squares and their
     /// neighbours, and bit for bit with libm's `sqrtf`; and the special
     /// values.
     #[test]
     fn sqrt_f32_is_correctly_rounded() {
-        let check = |bits: u32| {
-            let x = f32::from_bits(bits);
-            let got = sqrt_f32(x);
-            let want = f64::from(x).sqrt() as f32;
-            assert_eq!(got.to_bits(), want.to_bits(), "√{x:e} ({bits:#x})");
-            assert_eq!(got.to_bits(), libm::sqrtf(x).to_bits(), "{x:e}");
-        };
-        for exponent in 0..255_u32 {
-            let edges = [1, 2, 3, (1 << 23) - 2, (1 << 23) - 1];
-            for m in (0..1 << 23).step_by(997).chain(edges) {
-                check(exponent << 23 | m);
-            }
-        }
-        // Squares of 24-bit integers (exact roots) and their neighbours.
-        for n in (1_u32..1 << 24).step_by(4093).chain([(1 << 24) - 1]) {
-            let sq = (f64::from(n) * f64::from(n)) as f32;
-            for b in [sq.to_bits() - 1, sq.to_bits(), sq.to_bits() + 1] {
-                check(b);
-            }
-        }
-        assert_eq!(sqrt_f32(0.0).to_bits(), 0);
-        assert_eq!(sqrt_f32(-0.0).to_bits(), (-0.0f32).to_bits());
-        assert_eq!(sqrt_f32(f32::INFINITY), f32::INFINITY);
-        for bad in [
-            -1.0,
-            -f32::MIN_POSITIVE,
-            -1e-45,
-            f32::NEG_INFINITY,
-            f32::NAN,
+        for (name, root) in [
+            ("digits", sqrt_f32 as fn(f32) -> f32),
+            ("newton", sqrt_newton),
         ] {
-            assert!(sqrt_f32(bad).is_nan(), "{bad}");
+            let check = |bits: u32| {
+                let x = f32::from_bits(bits);
+                let got = root(x);
+                let want = f64::from(x).sqrt() as f32;
+                assert_eq!(got.to_bits(), want.to_bits(), "{name}: √{x:e} ({bits:#x})");
+                assert_eq!(got.to_bits(), libm::sqrtf(x).to_bits(), "{name}: {x:e}");
+            };
+            for exponent in 0..255_u32 {
+                let edges = [1, 2, 3, (1 << 23) - 2, (1 << 23) - 1];
+                for m in (0..1 << 23).step_by(997).chain(edges) {
+                    check(exponent << 23 | m);
+                }
+            }
+            // Squares of 24-bit integers (exact roots) and their neighbours.
+            for n in (1_u32..1 << 24).step_by(4093).chain([(1 << 24) - 1]) {
+                let sq = (f64::from(n) * f64::from(n)) as f32;
+                for b in [sq.to_bits() - 1, sq.to_bits(), sq.to_bits() + 1] {
+                    check(b);
+                }
+            }
+            assert_eq!(root(0.0).to_bits(), 0, "{name}");
+            assert_eq!(root(-0.0).to_bits(), (-0.0f32).to_bits(), "{name}");
+            assert_eq!(root(f32::INFINITY), f32::INFINITY, "{name}");
+            for bad in [
+                -1.0,
+                -f32::MIN_POSITIVE,
+                -1e-45,
+                f32::NEG_INFINITY,
+                f32::NAN,
+            ] {
+                assert!(root(bad).is_nan(), "{name}: {bad}");
+            }
+            assert_eq!(root(4.0), 2.0, "{name}");
+            assert_eq!(root(f32::MAX), 1.844_674_3e19, "{name}");
         }
-        assert_eq!(sqrt_f32(4.0), 2.0);
-        assert_eq!(sqrt_f32(f32::MAX), 1.844_674_3e19);
     }
 
-    /// Every significand, both exponent parities, every subnormal: for a
-    /// normal `x` the root's bits depend only on the significand and the
-    /// exponent's parity (the exponent itself only adds `⌊e/2⌋` to the
-    /// result's, which the strided test above checks at every exponent),
-    /// so 1.0 ≤ x < 4.0 and the subnormals are every case there is.
+    /// Every significand, both exponent parities, every subnormal, for
+    /// both roots: for a normal `x` the root's bits depend only on the
+    /// significand and the exponent's parity (the exponent itself only
+    /// adds `⌊e/2⌋` to the result's, which the strided test above checks
+    /// at every exponent), so 1.0 ≤ x < 4.0 and the subnormals are every
+    /// case there is.
     #[test]
     fn sqrt_f32_is_correctly_rounded_on_every_significand() {
         let subnormals = 1..0x0080_0000_u32;
@@ -718,7 +807,8 @@ mod tests {
         for bits in subnormals.chain(one_to_four) {
             let x = f32::from_bits(bits);
             let want = (f64::from(x).sqrt() as f32).to_bits();
-            assert_eq!(sqrt_f32(x).to_bits(), want, "{x:e} ({bits:#x})");
+            assert_eq!(sqrt_f32(x).to_bits(), want, "digits: {x:e} ({bits:#x})");
+            assert_eq!(sqrt_newton(x).to_bits(), want, "newton: {x:e} ({bits:#x})");
         }
     }
 
