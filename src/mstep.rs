@@ -168,13 +168,18 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
 /// finite (a mean or factor is stored only once it has passed its check),
 /// the cached constants right.
 ///
-/// `centred`: the statistics were recentred in place on the means this
-/// step gives (online EM, which has no second pass): the test for
-/// cancellation ([`SufficientStats::needs_recentring`]) is skipped. Their
-/// offsets from those means are then rounding residue, and a covariance
-/// that still cancels is a spread below the rounding of that move, which no
-/// pass of online EM could measure better: the lift's regularisation
-/// decides it, as for a component that collapsed onto one point.
+/// `settled`: the caller has settled the test for cancellation
+/// ([`SufficientStats::needs_recentring`]), which is then skipped here:
+/// a fit (and [`ResumableFit`](crate::ResumableFit)) makes recentred
+/// passes until the test fails, just before its M-step (the test again
+/// here put a second copy of it, 300 bytes at opt-level `"s"` on a
+/// Cortex-M4F, into the fit's M-step); online EM, which has no second
+/// pass, recentres its statistics in place on the means this step gives.
+/// Their offsets from those means are then rounding residue, and a
+/// covariance that still cancels is a spread below the rounding of that
+/// move, which no pass of online EM could measure better: the lift's
+/// regularisation decides it, as for a component that collapsed onto one
+/// point. `false` ([`SufficientStats::m_step`]): tested here.
 ///
 /// # Errors
 ///
@@ -184,7 +189,7 @@ pub(crate) fn m_step<T: Real, const D: usize, const K: usize, C: CovarianceKind>
     model: &mut Gmm<T, D, K, C>,
     reg: T,
     frozen: Frozen,
-    centred: bool,
+    settled: bool,
 ) -> Result<T, Error> {
     if !(reg >= T::zero()) || !reg.is_finite() {
         return Err(Error::InvalidOption {
@@ -200,7 +205,7 @@ pub(crate) fn m_step<T: Real, const D: usize, const K: usize, C: CovarianceKind>
     }
     // `needs_recentring` on the moments at hand (not another copy of
     // them on the stack).
-    if !centred && C::needs_recentring(stats.second(), &m) {
+    if !settled && C::needs_recentring(stats.second(), &m) {
         return Err(Error::NeedsRecentring);
     }
     if frozen.means {

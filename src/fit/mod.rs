@@ -385,7 +385,8 @@ where
         passes += 1;
     }
     let reg = stats.absolute_reg(reg_covar)?;
-    mstep::m_step(stats, model, reg, frozen, false)
+    // Settled: the loop above left statistics that need no recentring.
+    mstep::m_step(stats, model, reg, frozen, true)
 }
 
 /// Replaces `stats` (which need recentring) by empty statistics for

@@ -296,13 +296,9 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> ResumableFit<T,
                     } else {
                         let stats = *stats;
                         let reg = stats.absolute_reg(self.options.reg_covar)?;
-                        let added = mstep::m_step(
-                            &stats,
-                            &mut self.model,
-                            reg,
-                            self.options.frozen,
-                            false,
-                        )?;
+                        // Settled: `needs_recentring` was just false.
+                        let added =
+                            mstep::m_step(&stats, &mut self.model, reg, self.options.frozen, true)?;
                         stepped = true;
                         if let Some(it) = &self.last {
                             self.tracker.stepped(it, added);
