@@ -39,7 +39,7 @@
 //! `S2ₖ/Nₖ − δₖδₖᵀ + (δₖ − eₖ)(δₖ − eₖ)ᵀ` with `eₖ = μₖ − cₖ` (the second
 //! term is what the frozen mean is off the data's weighted mean).
 
-use crate::covariance::CovarianceKind;
+use crate::covariance::{CovarianceKind, Moments1};
 use crate::error::Error;
 use crate::mixture::Gmm;
 use crate::real::Real;
@@ -196,7 +196,7 @@ pub(crate) fn m_step<T: Real, const D: usize, const K: usize, C: CovarianceKind>
             option: "reg_covar",
         });
     }
-    let mut m = stats.first_order();
+    let m = stats.first_order();
     if stats.points() == 0 || !(m.total > T::zero()) {
         return Err(Error::TooFewPoints {
             points: 0,
@@ -209,17 +209,19 @@ pub(crate) fn m_step<T: Real, const D: usize, const K: usize, C: CovarianceKind>
         return Err(Error::NeedsRecentring);
     }
     if frozen.means {
-        // δₖ − eₖ: how far the frozen mean is from the data's weighted mean
-        // (as seen from the shift), which the covariance must add back.
-        let means = model.means();
-        let excess: &[_; K] = m.excess.insert(core::array::from_fn(|k| {
-            m.delta(k) - (means[k] - stats.shift()[k])
-        }));
         // A frozen mean so far from its points that the scatter about it
         // overflows: an overflow, not a covariance that fails to factorise.
         // Entry by entry, as the covariances keep them (a sum over the
         // coordinates may overflow where every entry does not).
-        if (0..K).any(|k| m.live[k] && !excess[k].iter().all(|v| (*v * *v).is_finite())) {
+        let m = Moments1 {
+            frozen_means: Some(model.kernel().means),
+            ..m
+        };
+        let overflows = |k: usize| {
+            m.excess(k)
+                .is_some_and(|x| !x.iter().all(|v| (*v * *v).is_finite()))
+        };
+        if (0..K).any(|k| m.live[k] && overflows(k)) {
             return Err(Error::MomentOverflow);
         }
     }
@@ -241,6 +243,12 @@ pub(crate) fn m_step<T: Real, const D: usize, const K: usize, C: CovarianceKind>
         let lambda = if frozen.covariances {
             T::zero()
         } else {
+            // Frozen means are the model's, which the closure has left as
+            // they were.
+            let m = Moments1 {
+                frozen_means: frozen.means.then_some(&*means),
+                ..m
+            };
             C::m_step(stats.second(), &m, reg, params)?
         };
         if !frozen.weights {

@@ -1150,7 +1150,8 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
                 let r = T::lit(16.0) * T::EPS * size;
                 r * r
             }),
-            excess: None,
+            shift: &self.shift,
+            frozen_means: None,
         }
     }
 

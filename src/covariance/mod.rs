@@ -452,10 +452,12 @@ pub struct Moments1<'a, T: Real, const D: usize, const K: usize> {
     /// Per component `(16 ε ‖cₖ‖∞)²`: variances below it are rounding noise
     /// of coordinates near the shift `cₖ`, so their cancellation is no loss.
     pub(crate) resolution: [T; K],
-    /// With frozen means `μₖ`, per component `δₖ − (μₖ − cₖ)`: the
-    /// covariance about `μₖ` is the scatter about the weighted mean plus
-    /// its outer product.
-    pub(crate) excess: Option<[SVector<T, D>; K]>,
+    /// The shifts `cₖ` the moments are taken about.
+    pub(crate) shift: &'a [SVector<T, D>; K],
+    /// The frozen means `μₖ`, with frozen means: the covariance about
+    /// `μₖ` is the scatter about the weighted mean plus the outer product
+    /// of [`excess`](Self::excess).
+    pub(crate) frozen_means: Option<&'a [SVector<T, D>; K]>,
 }
 
 impl<T: Real, const D: usize, const K: usize> Moments1<'_, T, D, K> {
@@ -488,10 +490,16 @@ impl<T: Real, const D: usize, const K: usize> Moments1<'_, T, D, K> {
         delta.iter().all(|&v| v.is_finite()).then_some(delta)
     }
 
-    /// Component `k`'s frozen-mean correction (see `excess`), if any.
+    /// With frozen means, component `k`'s `δₖ − (μₖ − cₖ)`: how far its
+    /// frozen mean is from its points' weighted mean, which the covariance
+    /// must add back. Computed where it is used rather than stored: an
+    /// array of them cost the M-step's frame (the deepest of a fit's on a
+    /// microcontroller) `K·D` values.
     #[inline]
     pub(crate) fn excess(&self, k: usize) -> Option<SVector<T, D>> {
-        self.excess.map(|e| e[k])
+        // `get`, not indexing: see `pooled_delta`.
+        let (mean, shift) = (self.frozen_means?.get(k)?, self.shift.get(k)?);
+        Some(self.delta(k) - (mean - shift))
     }
 }
 
