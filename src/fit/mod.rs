@@ -471,13 +471,10 @@ where
     loop {
         let mut stats = SufficientStats::for_own_pass(model);
         pass(model, &mut stats, responsibilities.as_deref_mut())?;
-        let it = tracker.score(stats.log_likelihood(), n, options);
-        if callback(&it).is_break() {
-            return tracker.summary(&it, Termination::Stopped);
-        }
-        if let Some(end) = tracker.termination(options) {
-            return tracker.summary(&it, end);
-        }
+        let mean = match tracker.judge(stats.log_likelihood(), n, options, &mut callback) {
+            ControlFlow::Continue(mean) => mean,
+            ControlFlow::Break(end) => return end,
+        };
         let reg_added = m_step(
             &mut |m, s| pass(m, s, None),
             model,
@@ -485,7 +482,7 @@ where
             options.reg_covar,
             options.frozen,
         )?;
-        tracker.stepped(&it, reg_added);
+        tracker.stepped(mean, reg_added);
     }
 }
 
@@ -554,6 +551,34 @@ impl<T: Real> Tracker<T> {
         }
     }
 
+    /// The EM loop's work between a pass and the M-step: scores the pass
+    /// ([`score`](Self::score)), shows `callback` its trace entry and
+    /// decides whether the fit ends there (`Break` with its summary); else
+    /// `Continue` with the pass's mean log-likelihood, for
+    /// [`stepped`](Self::stepped) after the M-step.
+    ///
+    /// Out of line: inlined into the loop, its values (the trace entry, the
+    /// tracker's state, their constants) were held across the loop's calls
+    /// in callee-saved floating-point registers, which the loop's frame
+    /// saved on top of the E pass's and the M-step's.
+    #[inline(never)]
+    pub(crate) fn judge<F: FnMut(&Iteration<T>) -> ControlFlow<()>>(
+        &mut self,
+        log_likelihood: T,
+        n: T,
+        options: &FitOptions<T>,
+        callback: &mut F,
+    ) -> ControlFlow<Result<FitSummary<T>, Error>, T> {
+        let it = self.score(log_likelihood, n, options);
+        if callback(&it).is_break() {
+            return ControlFlow::Break(self.summary(&it, Termination::Stopped));
+        }
+        if let Some(end) = self.termination(options) {
+            return ControlFlow::Break(self.summary(&it, end));
+        }
+        ControlFlow::Continue(it.mean_log_likelihood)
+    }
+
     /// Why the fit ends after the last scored pass, if it does.
     pub(crate) fn termination(&self, options: &FitOptions<T>) -> Option<Termination> {
         if self.converged {
@@ -585,10 +610,10 @@ impl<T: Real> Tracker<T> {
         })
     }
 
-    /// After the M-step that followed the pass that gave `it`, adding
-    /// `reg_added` to the covariances.
-    pub(crate) fn stepped(&mut self, it: &Iteration<T>, reg_added: T) {
-        self.previous = Some(it.mean_log_likelihood);
+    /// After the M-step that followed the pass of mean log-likelihood
+    /// `mean_log_likelihood`, adding `reg_added` to the covariances.
+    pub(crate) fn stepped(&mut self, mean_log_likelihood: T, reg_added: T) {
+        self.previous = Some(mean_log_likelihood);
         self.effective_reg_covar = reg_added;
         self.iterations += 1;
     }

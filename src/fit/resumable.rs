@@ -301,7 +301,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> ResumableFit<T,
                             mstep::m_step(&stats, &mut self.model, reg, self.options.frozen, true)?;
                         stepped = true;
                         if let Some(it) = &self.last {
-                            self.tracker.stepped(it, added);
+                            self.tracker.stepped(it.mean_log_likelihood, added);
                         }
                         self.start_pass();
                     }
