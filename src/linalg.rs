@@ -256,9 +256,24 @@ pub(crate) fn add_outer_lower<T: Real, const D: usize>(
     d: &SVector<T, D>,
     r: T,
 ) {
+    add_outer_from(s, d, r, 1);
+}
+
+/// Adds `r · d dᵀ` to column `j` of `s` from row `j − j mod w` down, for
+/// every `j`: with `w = 1` the lower triangle ([`add_outer_lower`]), with
+/// a vector's entries whole vectors ([`add_outer_blocks`]). Each entry
+/// `(i, j)` gets `(r dᵢ) dⱼ` by one [`Real::madd`], whatever `w`.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn add_outer_from<T: Real, const D: usize>(
+    s: &mut SMatrix<T, D, D>,
+    d: &SVector<T, D>,
+    r: T,
+    w: usize,
+) {
     let rd = d * r;
     for j in 0..D {
-        for i in j..D {
+        for i in j - j % w..D {
             s[(i, j)] = T::madd(rd[i], d[j], s[(i, j)]);
         }
     }
@@ -303,12 +318,7 @@ pub(crate) fn add_outer_blocks<T: Real, const D: usize>(
     d: &SVector<T, D>,
     r: T,
 ) {
-    let rd = d * r;
-    for j in 0..D {
-        for i in j - j % vector_entries::<T>()..D {
-            s[(i, j)] = T::madd(rd[i], d[j], s[(i, j)]);
-        }
-    }
+    add_outer_from(s, d, r, vector_entries::<T>());
 }
 
 /// [`add_outer_blocks`] for two points in turn, `a` then `b`: the same
