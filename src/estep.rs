@@ -360,7 +360,7 @@ where
     W: Weights<T>,
     F: FnMut(usize, &Chunk<T, K, CHUNK>),
 {
-    lanes::<T, D, K, C, P, W, F, CHUNK>(model, points, weights, first_index, log, visit)
+    lanes::<T, D, K, C, P, W, F, CHUNK>(model, points, weights, first_index, log, true, visit)
 }
 
 /// 2⁶⁴, where a running product of the `sᵢ ∈ [1, K]` is folded into its
@@ -468,7 +468,8 @@ where
 {
     let mut out = SVector::zeros();
     let mut log = LogSum::new();
-    lanes::<T, D, K, C, P, (), _, 1>(model, core::slice::from_ref(x), (), 0, &mut log, |_, c| {
+    let x = core::slice::from_ref(x);
+    lanes::<T, D, K, C, P, (), _, 1>(model, x, (), 0, &mut log, false, |_, c| {
         out = c.responsibilities(0);
     })?;
     Ok((log.total(), out))
@@ -566,8 +567,11 @@ fn point_error<T: Real, const D: usize, P: AsPoint<T, D>>(p: &P, index: usize) -
     }
 }
 
-/// [`block`] with `L` lanes.
-#[allow(clippy::inline_always)]
+/// [`block`] with `L` lanes. `reread`: a pass over many points, where
+/// with one lane the covariance parameters are read from the model at each
+/// point (see below); `point`, with one point, leaves them to the
+/// optimiser.
+#[allow(clippy::inline_always, clippy::too_many_arguments)]
 #[inline(always)]
 fn lanes<T, const D: usize, const K: usize, C, P, W, F, const L: usize>(
     model: &Kernel<'_, T, D, K, C>,
@@ -575,6 +579,7 @@ fn lanes<T, const D: usize, const K: usize, C, P, W, F, const L: usize>(
     weights: W,
     first_index: usize,
     log: &mut LogSum<T>,
+    reread: bool,
     mut visit: F,
 ) -> Result<(), Error>
 where
@@ -624,7 +629,7 @@ where
         let model = &Kernel::<T, D, K, C> {
             log_coeffs: model.log_coeffs,
             means: model.means,
-            params: if L == 1 {
+            params: if L == 1 && reread {
                 core::hint::black_box(model.params)
             } else {
                 model.params
@@ -742,14 +747,14 @@ mod tests {
         let mut eight = [[0.0; 3]; 37];
         let mut pieces = [[0.0; 3]; 37];
         let mut log1 = LogSum::new();
-        lanes::<f64, 2, 3, C, _, (), _, 1>(&kernel, &data, (), 0, &mut log1, |i, c| {
+        lanes::<f64, 2, 3, C, _, (), _, 1>(&kernel, &data, (), 0, &mut log1, true, |i, c| {
             for l in 0..c.len() {
                 one[i + l] = c.responsibilities(l).into();
             }
         })
         .unwrap();
         let mut log8 = LogSum::new();
-        lanes::<f64, 2, 3, C, _, (), _, 8>(&kernel, &data, (), 0, &mut log8, |i, c| {
+        lanes::<f64, 2, 3, C, _, (), _, 8>(&kernel, &data, (), 0, &mut log8, true, |i, c| {
             for l in 0..c.len() {
                 eight[i + l] = c.responsibilities(l).into();
             }
@@ -804,7 +809,7 @@ mod tests {
         data: &[[T; 2]],
     ) -> T {
         let mut log = LogSum::new();
-        lanes::<T, 2, 2, Full, _, (), _, L>(kernel, data, (), 0, &mut log, |_, c| {
+        lanes::<T, 2, 2, Full, _, (), _, L>(kernel, data, (), 0, &mut log, true, |_, c| {
             for l in 0..c.len() {
                 assert_eq!(c.responsibilities(l), vector![T::zero(), T::one()]);
             }
@@ -912,6 +917,7 @@ mod tests {
                     (),
                     0,
                     &mut log,
+                    true,
                     |_, _| {},
                 )
                 .unwrap();
