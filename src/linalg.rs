@@ -272,10 +272,43 @@ fn add_outer_from<T: Real, const D: usize>(
     w: usize,
 ) {
     let rd = d * r;
+    if w >= D && wide_entries::<T>() == WIDE && WIDE > D && (D * D).is_multiple_of(WIDE) {
+        // Whole columns, several to a register (D = 8 in `f32` with
+        // AVX-512: two columns of eight to a register of sixteen). Written
+        // column by column, the compiler built each register's two
+        // operands from two columns' halves, with five to six shuffles
+        // each; in groups of the register's sixteen entries in storage
+        // order, entry `n` (row `n mod D`, column `n / D`) gets
+        // `rd[n mod D] · d[n / D]`: one permutation of `d` per register
+        // and `rd` copied to both halves once. The same terms, so the same
+        // bits.
+        for (g, group) in s.as_mut_slice().chunks_exact_mut(WIDE).enumerate() {
+            let a: [T; WIDE] = core::array::from_fn(|t| rd[(g * WIDE + t) % D]);
+            let b: [T; WIDE] = core::array::from_fn(|t| d[(g * WIDE + t) / D]);
+            for ((s, a), b) in group.iter_mut().zip(a).zip(b) {
+                *s = T::madd(a, b, *s);
+            }
+        }
+        return;
+    }
     for j in 0..D {
         for i in j - j % w..D {
             s[(i, j)] = T::madd(rd[i], d[j], s[(i, j)]);
         }
+    }
+}
+
+/// The entries of [`add_outer_from`]'s groups: an AVX-512 register's
+/// `f32`s.
+const WIDE: usize = 16;
+
+/// Entries of `T` in one of the widest vector registers: AVX-512's where
+/// the target has them (16 `f32` or 8 `f64`), else [`vector_entries`].
+const fn wide_entries<T>() -> usize {
+    if wide_registers() {
+        64 / core::mem::size_of::<T>()
+    } else {
+        vector_entries::<T>()
     }
 }
 
