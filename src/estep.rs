@@ -567,6 +567,54 @@ fn point_error<T: Real, const D: usize, P: AsPoint<T, D>>(p: &P, index: usize) -
     }
 }
 
+/// The chunk `part` (at most `L` points) as lanes: `x[i][l]` is coordinate
+/// `i` of point `l`; lanes past its end repeat its first point (finite
+/// work, ignored). `None` for an empty chunk (chunks never are).
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn transposed<T: Real, const D: usize, const L: usize, P: AsPoint<T, D>>(
+    part: &[P],
+) -> Option<Aligned<[[T; L]; D]>> {
+    let first = part.first()?.to_vector();
+    let mut lanes = Aligned([[T::zero(); L]; D]);
+    let x = &mut lanes.0;
+    if let Ok(full) = <&[P; L]>::try_from(part) {
+        // A whole chunk (all but the last): no padding to choose, so the
+        // copy is a plain transposition the compiler vectorises. At D ≤ 2
+        // on hosts coordinate by coordinate: point by point, LLVM read the
+        // chunk's coordinates one by one, took each point's offsets from
+        // the means in scalar subtractions and built the lanes from them
+        // with a masked broadcast per lane; coordinate by coordinate it
+        // loads whole vectors and separates the coordinates with shuffles.
+        // `em_step` at D = 2, K = 3 in `f32` with `target-cpu=native`
+        // (AVX-512, sixteen lanes) took 0.81 of the time (full covariance;
+        // diag 0.82, tied 0.85, spherical 0.94; `RUSTFLAGS="-C
+        // target-cpu=native" bash benches/compare_commits.sh`, `ROUNDS=5`,
+        // against `60ee026`), the same in `f64`, on the default target and
+        // with AVX2; at D = 8 it took 1.08–1.11 times as long (both
+        // targets), so larger D copy point by point. The same values.
+        if L > 1 && D <= 2 {
+            for (i, xi) in x.iter_mut().enumerate() {
+                *xi = core::array::from_fn(|l| full[l].to_vector()[i]);
+            }
+        } else {
+            for (l, p) in full.iter().enumerate() {
+                for (xi, pi) in x.iter_mut().zip(p.to_vector().iter()) {
+                    xi[l] = *pi;
+                }
+            }
+        }
+    } else {
+        for l in 0..L {
+            let p = part.get(l).map_or(first, AsPoint::to_vector);
+            for (xi, pi) in x.iter_mut().zip(p.iter()) {
+                xi[l] = *pi;
+            }
+        }
+    }
+    Some(lanes)
+}
+
 /// [`block`] with `L` lanes. `reread`: a pass over many points, where
 /// with one lane the covariance parameters are read from the model at each
 /// point (see below); `point`, with one point, leaves them to the
@@ -635,28 +683,10 @@ where
                 model.params
             },
         };
-        // Padding lanes repeat the chunk's first point: finite work, ignored.
-        let Some(first) = part.first().map(AsPoint::to_vector) else {
+        let Some(lanes) = transposed(part) else {
             continue; // chunks are never empty
         };
-        let mut lanes = Aligned([[T::zero(); L]; D]);
-        let x = &mut lanes.0;
-        if let Ok(full) = <&[P; L]>::try_from(part) {
-            // A whole chunk (all but the last): no padding to choose, so
-            // the copy is a plain transposition the compiler vectorises.
-            for (l, p) in full.iter().enumerate() {
-                for (xi, pi) in x.iter_mut().zip(p.to_vector().iter()) {
-                    xi[l] = *pi;
-                }
-            }
-        } else {
-            for l in 0..L {
-                let p = part.get(l).map_or(first, AsPoint::to_vector);
-                for (xi, pi) in x.iter_mut().zip(p.iter()) {
-                    xi[l] = *pi;
-                }
-            }
-        }
+        let x = &lanes.0;
         let mut r = Aligned([[T::zero(); L]; K]);
         let (max, s) = responsibilities(model, x, &mut r.0);
         // m is finite or −∞ (never NaN): `!(m > −∞)` as an integer test (a
