@@ -272,7 +272,8 @@ fn add_outer_from<T: Real, const D: usize>(
     w: usize,
 ) {
     let rd = d * r;
-    if w >= D && wide_entries::<T>() == WIDE && WIDE > D && (D * D).is_multiple_of(WIDE) {
+    let wide = wide_registers() && WIDE * core::mem::size_of::<T>() == 64;
+    if wide && w >= D && WIDE > D && (D * D).is_multiple_of(WIDE) {
         // Whole columns, several to a register (D = 8 in `f32` with
         // AVX-512: two columns of eight to a register of sixteen). Written
         // column by column, the compiler built each register's two
@@ -300,19 +301,9 @@ fn add_outer_from<T: Real, const D: usize>(
     }
 }
 
-/// The entries of [`add_outer_from`]'s groups: an AVX-512 register's
-/// `f32`s.
+/// The entries of [`add_outer_from`]'s register-sized groups: an AVX-512
+/// register's `f32`s.
 const WIDE: usize = 16;
-
-/// Entries of `T` in one of the widest vector registers: AVX-512's where
-/// the target has them (16 `f32` or 8 `f64`), else [`vector_entries`].
-const fn wide_entries<T>() -> usize {
-    if wide_registers() {
-        64 / core::mem::size_of::<T>()
-    } else {
-        vector_entries::<T>()
-    }
-}
 
 /// Bytes of the vectors the compiler uses for floating-point arithmetic,
 /// as far as it knows them from the target features: 32 with AVX (also

@@ -454,9 +454,9 @@ pub struct Moments1<'a, T: Real, const D: usize, const K: usize> {
     pub(crate) resolution: [T; K],
     /// The shifts `cₖ` the moments are taken about.
     pub(crate) shift: &'a [SVector<T, D>; K],
-    /// The frozen means `μₖ`, with frozen means: the covariance about
-    /// `μₖ` is the scatter about the weighted mean plus the outer product
-    /// of [`excess`](Self::excess).
+    /// The means `μₖ` where the fit keeps them frozen (else `None`): the
+    /// covariance about `μₖ` is the scatter about the weighted mean plus
+    /// the outer product of [`excess`](Self::excess).
     pub(crate) frozen_means: Option<&'a [SVector<T, D>; K]>,
 }
 
