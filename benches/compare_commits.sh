@@ -7,6 +7,9 @@
 #   ROUNDS=31 REPS=11 bash benches/compare_commits.sh 4e47936
 #   CASES="d8_k8_f64 d8_k8_f32" bash benches/compare_commits.sh
 #   KIND=diag CASES="d8_k8_f64" bash benches/compare_commits.sh ce87d6b
+#   FROM_ITER=5 bash benches/compare_commits.sh HEAD  # time the model five
+#                    # em_steps from the start (a fit's later iterations,
+#                    # where the clusters have separated), not the start
 #   RAW=/tmp/raw.txt bash benches/compare_commits.sh   # also keep every run's line
 #   NEW_FEATURES=fma bash benches/compare_commits.sh HEAD  # the working tree
 #                    # built with these gaussmix features (comma-separated)
@@ -46,6 +49,7 @@ ROUNDS=${ROUNDS:-21}
 REPS=${REPS:-9}
 CASES=${CASES:-"d2_k3_f64 d2_k3_f32 d8_k8_f64 d8_k8_f32"}
 export KIND=${KIND:-full}
+export FROM_ITER=${FROM_ITER:-0}
 case $KIND in
 full | diag | spherical | tied) ;;
 *)
@@ -146,7 +150,7 @@ if [ -n "${RAW:-}" ]; then cp "$RESULTS" "$RAW"; fi
 # Medians per case and side, and of the per-round paired ratios; the same
 # for each run's fastest em_step (load only ever adds time, so the fastest
 # of a run is the least disturbed).
-awk -v old="$(git -C "$ROOT" rev-parse --short "$OLD_REV")" -v kind="$KIND" '
+awk -v old="$(git -C "$ROOT" rev-parse --short "$OLD_REV")" -v kind="$KIND" -v from="$FROM_ITER" '
 function sort(a, n,    i, j, t) {
     for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
 }
@@ -170,7 +174,7 @@ function row(c, label, col,    r, n, mn, mo, mp) {
 }
 { t[$3, $2, $1] = $4 " " $5; if (!($3 in seen)) { seen[$3] = 1; order[++nc] = $3 }; if ($1 > rounds) rounds = $1 }
 END {
-    printf "\n%s covariance em_step, ns per point·component (N = 100 000), working tree vs %s, %d rounds\n", kind, old, rounds
+    printf "\n%s covariance em_step%s, ns per point·component (N = 100 000), working tree vs %s, %d rounds\n", kind, (from > 0 ? " from iteration " from : ""), old, rounds
     printf "(median: of a run'"'"'s em_steps; fastest: the run'"'"'s fastest; columns new, old: medians over rounds)\n"
     printf "%-10s %-7s %9s %9s %9s %11s %17s\n", "case", "per run", "new", "old", "new/old", "paired med", "paired [q1, q3]"
     for (i = 1; i <= nc; i++) { row(order[i], "median", 1); row(order[i], "fastest", 2) }
