@@ -320,7 +320,7 @@ const VECTOR_BYTES: usize = if cfg!(target_feature = "avx") {
 
 /// Entries of `T` in a vector ([`VECTOR_BYTES`]): 4 `f64` or 8 `f32`
 /// with AVX, 2 or 4 with SSE2, 1 without a vector unit.
-const fn vector_entries<T>() -> usize {
+pub(crate) const fn vector_entries<T>() -> usize {
     let n = VECTOR_BYTES / core::mem::size_of::<T>();
     if n > 1 {
         n

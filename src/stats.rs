@@ -115,11 +115,20 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Moments<T, D, K
         Some(())
     }
 
-    /// Adds one point `x`'s shares `r`, at its offsets from the shifts.
+    /// Adds one point `x`'s shares `r`, at its offsets from the shifts;
+    /// `dense`: shares of 0 are added as zeros, not skipped (see
+    /// [`pusher`]; only where the sums are not −0 and `x` and the shifts
+    /// are within [`zeros_bound`]).
     // Always inlined: the statistics' share of the hot loop.
     #[allow(clippy::inline_always)]
     #[inline(always)]
-    fn push(&mut self, x: &SVector<T, D>, shift: &[SVector<T, D>; K], r: &SVector<T, K>) {
+    fn push(
+        &mut self,
+        x: &SVector<T, D>,
+        shift: &[SVector<T, D>; K],
+        r: &SVector<T, K>,
+        dense: bool,
+    ) {
         // The offsets: with one lane (32-bit targets, soft or scalar
         // floating point) only for the components the point counts in;
         // with lanes (hosts) all at once, which the compiler vectorises
@@ -144,6 +153,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Moments<T, D, K
         // predicted, and at D ≥ 3 the branch-free loop is slower (the
         // compiler vectorises it across components, with gathers): skipped.
         let branch_free = LANES > 1 && D <= 2 && T::LSE_CUTOFF < T::lit(100.0);
+        let dense = LANES > 1 && dense;
         for k in 0..K {
             let rk = r[k];
             // rk is +0 or positive (never −0: a cut-off share is +0, and
@@ -163,12 +173,12 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Moments<T, D, K
             } else {
                 rk.abs_bits() == 0
             };
-            if zero && !branch_free {
+            if zero && !branch_free && !dense {
                 continue;
             }
             let (d, rk) = if LANES == 1 {
                 (x - shift[k], rk)
-            } else if zero {
+            } else if zero && !dense {
                 // A zero offset and a share of −0 make every term −0 (in
                 // every kind: `d·r`, `(d·r)·d`, `r·(d·d)`, `r·d·d`), and
                 // `x + (−0)` is `x`, bit for bit, for every `x` (−0
@@ -191,8 +201,8 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Moments<T, D, K
     /// points) one component at a time, so that a component's sums can stay
     /// in registers over the chunk. Every sum gets the terms [`push`]
     /// gives it, in the same order (the points in turn, a zero share
-    /// skipped): the same bits, only the interleaving of the components'
-    /// sums differs.
+    /// skipped, or with `dense` added as zeros, as there): the same bits,
+    /// only the interleaving of the components' sums differs.
     ///
     /// [`push`]: Self::push
     #[allow(clippy::inline_always)]
@@ -201,6 +211,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Moments<T, D, K
         &mut self,
         points: &[P],
         shift: &[SVector<T, D>; K],
+        dense: bool,
         share: impl Fn(usize, usize) -> T,
     ) {
         for k in 0..K {
@@ -208,7 +219,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Moments<T, D, K
             let mut first = self.first[k];
             C::second_push_run(&mut self.second, k, points.len(), |l| {
                 let rk = share(k, l);
-                if rk.abs_bits() == 0 {
+                if !dense && rk.abs_bits() == 0 {
                     return None;
                 }
                 let d = points.get(l)?.to_vector() - shift[k];
@@ -220,6 +231,24 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> Moments<T, D, K
             self.first[k] = first;
         }
     }
+}
+
+/// The magnitude up to which points and shifts may go for a pass to add
+/// shares of 0 as zeros (see [`pusher`]): `√(M / D) / 4`, `M` the largest
+/// finite value. The offset of one such vector from another is at most
+/// `√(M / D) / 2` in each coordinate, its squares at most `M / (4D)` and
+/// their sum at most `M / 4`: every term the statistics form from it is
+/// finite, and times a share of 0 it is ±0.
+#[inline]
+fn zeros_bound<T: Real, const D: usize>() -> T {
+    Real::sqrt(T::MAX_FINITE / T::from_count(D.max(1))) * T::lit(0.25)
+}
+
+/// Whether every coordinate of `v` is at most `bound` in magnitude (NaN
+/// is not): one test for all, without a branch per coordinate.
+#[inline]
+fn within<T: Real, const D: usize>(v: &SVector<T, D>, bound: T) -> bool {
+    v.iter().fold(true, |all, c| all & (c.abs() <= bound))
 }
 
 /// Lanes of the sums a host adds a block in at `D ≤ LANE_D` (see
@@ -529,6 +558,37 @@ where
     P: AsPoint<T, D>,
     W: Weights<T> + 'a,
 {
+    // `dense`: shares of 0 added as zeros instead of skipped, on hosts in
+    // `f32`. As a fit's clusters separate, `f32`'s cut-off at 50 makes
+    // many shares exactly 0 (in the D = 8, K = 8 benchmark, 2 % at the
+    // start, 36 % from the second iteration on) in a pattern the branch
+    // predictor cannot follow, and the mispredicted skips cost more than
+    // the terms they skipped: `em_step` took 8.2 ns per point·component
+    // from the fifth iteration against 5.3 at the start (full covariance,
+    // `target-cpu=native`). A share of +0 adds ±0 to every sum, which
+    // leaves it as it is: a pass's sums start at +0 and never become −0
+    // (a sum is −0 only if both terms are), and +0 + (−0) is +0; so the
+    // bits are those of the skip. That needs every term finite: shifts
+    // (here, once per block) and points (per chunk, below) within
+    // `zeros_bound`, tested without a branch per coordinate; beyond it a
+    // chunk skips, as online EM's points always do (its sums can be −0).
+    // `FROM_ITER=5 ROUNDS=5 bash benches/compare_commits.sh` against the
+    // skip, D = 8, K = 8, `f32`, `target-cpu=native` / default target:
+    // full 0.65 / 0.81 of the time, diag 0.75 / 0.88, spherical 0.96 /
+    // 0.95, tied 0.89 / 0.99; from the start (`FROM_ITER=0`) 0.95–1.02.
+    // Not in `f64`, whose cut-off at 200 leaves few shares of 0: there
+    // the terms added took 1.02–1.22 times as long. Point by point only
+    // where `D` fills whole vectors: at D = 6, K = 8 (diagonal,
+    // `target-cpu=native`) the loop over components without its branch
+    // took 1.25 times as long.
+    let bound = if LANES > 1 && T::LSE_CUTOFF < T::lit(100.0) {
+        zeros_bound::<T, D>()
+    } else {
+        T::zero()
+    };
+    let dense = LANES > 1
+        && T::LSE_CUTOFF < T::lit(100.0)
+        && shift.iter().fold(true, |all, s| all & within(s, bound));
     move |i, chunk| {
         if LANES > 1 && in_lanes::<T, C, D>() {
             push_lanes::<T, D, K, C, P, W>(
@@ -573,7 +633,11 @@ where
                     *slot = SVector::from_fn(|k, _| share(k, l));
                 }
             }
-            sums.push_chunk(points, shift, share);
+            let dense = dense
+                && points
+                    .iter()
+                    .fold(true, |all, p| all & within(&p.to_vector(), bound));
+            sums.push_chunk(points, shift, dense, share);
             return;
         }
         // The chunk's points: with one lane a slice from i, since
@@ -586,6 +650,13 @@ where
         } else {
             (block, i)
         };
+        let dense = dense
+            && D.is_multiple_of(linalg::vector_entries::<T>())
+            && points
+                .iter()
+                .skip(skip)
+                .take(chunk.len())
+                .fold(true, |all, p| all & within(&p.to_vector(), bound));
         for (l, p) in points.iter().skip(skip).take(chunk.len()).enumerate() {
             let mut r = chunk.responsibilities(l);
             if let Some(w) = weights.at(i + l) {
@@ -594,7 +665,7 @@ where
                 }
                 r *= w;
             }
-            sums.push(&p.to_vector(), shift, &r);
+            sums.push(&p.to_vector(), shift, &r, dense);
             if let Some(slot) = out.as_deref_mut().and_then(|o| o.get_mut(i + l)) {
                 *slot = r;
             }
@@ -937,7 +1008,7 @@ impl<T: Real, const D: usize, const K: usize, C: CovarianceKind> SufficientStats
     /// count saturates.
     pub(crate) fn push_point(&mut self, x: &SVector<T, D>, r: &SVector<T, K>, ll: T) {
         self.sums.points = self.sums.points.min(usize::MAX - 1);
-        self.sums.push(x, &self.shift, r);
+        self.sums.push(x, &self.shift, r, false);
         self.sums.log_likelihood += ll;
     }
 
@@ -1421,10 +1492,9 @@ mod tests {
 
     /// The sums and the responsibilities written out of an E pass over
     /// `data` (blocks of [`BLOCK`], with `weights`), added point by point
-    /// or component by component. Every sum starts at −0 (as online EM's
-    /// scaled sums can be), which adding a share of +0 instead of skipping
-    /// it would turn to +0; every slot of `out` starts NaN, so a slot
-    /// written for a point left out would show.
+    /// or component by component. The sums start at +0, as a block's do;
+    /// every slot of `out` starts NaN, so a slot written for a point left
+    /// out would show.
     #[allow(clippy::type_complexity)]
     fn pass<C: CovarianceKind, const D: usize>(
         model: &Gmm<f32, D, 4, C>,
@@ -1434,9 +1504,6 @@ mod tests {
     ) -> (Moments<f32, D, 4, C>, std::vec::Vec<SVector<f32, 4>>) {
         let shift = model.means();
         let mut sums = Moments::<f32, D, 4, C>::zero();
-        sums.counts.fill(-0.0);
-        sums.first = [SVector::repeat(-0.0); 4];
-        C::second_scale(&mut sums.second, -0.0);
         let mut out = std::vec![SVector::repeat(f32::NAN); data.len()];
         for (b, block) in data.chunks(BLOCK).enumerate() {
             let w = weights.range(b * BLOCK, block.len());
@@ -1463,11 +1530,14 @@ mod tests {
     /// and point by point give the same bits: counts, first moments,
     /// points, responsibilities, and the second moments that `bits` picks
     /// out (all but the upper triangle of full covariance, which is never
-    /// read). Three well-separated `f32` clusters in `D` dimensions and a
-    /// fourth component at 10³⁰, in which no point has a share (its sums
-    /// stay −0; an offset from it squared overflows); 150 points (two
-    /// blocks, a partial chunk), some of weight 0 and some fractional:
-    /// shares cut off to 0 and shared ones both occur.
+    /// read); and the bits of the sums with every share of 0 skipped
+    /// ([`Moments::push`] not `dense`), which the pass adds as zeros on
+    /// hosts (`dense`: every point and shift is within half the range, so
+    /// every offset is finite). Three well-separated `f32` clusters in `D`
+    /// dimensions and a fourth component at 10³⁰, in which no point has a
+    /// share (its sums stay +0; an offset from it squared overflows); 150
+    /// points (two blocks, a partial chunk), some of weight 0 and some
+    /// fractional: shares cut off to 0 and shared ones both occur.
     fn by_component_is_point_by_point<C: CovarianceKind, const D: usize>(
         model: &Gmm<f32, D, 4, C>,
         bits: impl Fn(&C::Second<f32, D, 4>) -> std::vec::Vec<u32>,
@@ -1490,20 +1560,29 @@ mod tests {
             .collect();
         let (a, ra) = pass(model, &data, &weights, false);
         let (b, rb) = pass(model, &data, &weights, true);
+        let mut skipped = Moments::<f32, D, 4, C>::zero();
+        for (x, &w) in data.iter().zip(&weights).filter(|(_, &w)| w != 0.0) {
+            let x = SVector::from(*x);
+            let r = model.responsibilities(&x).unwrap() * w;
+            skipped.push(&x, &model.means(), &r, false);
+        }
         assert_eq!(a.points, 120);
         assert_eq!(a.points, b.points);
         let f = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<std::vec::Vec<_>>();
-        assert_eq!(f(a.counts.as_slice()), f(b.counts.as_slice()));
-        for k in 0..4 {
-            assert_eq!(f(a.first[k].as_slice()), f(b.first[k].as_slice()));
+        for c in [&b, &skipped] {
+            assert_eq!(f(a.counts.as_slice()), f(c.counts.as_slice()));
+            for k in 0..4 {
+                assert_eq!(f(a.first[k].as_slice()), f(c.first[k].as_slice()));
+            }
+            assert_eq!(bits(&a.second), bits(&c.second));
         }
-        assert_eq!(bits(&a.second), bits(&b.second));
         for (x, y) in ra.iter().zip(rb.iter()) {
             assert_eq!(f(x.as_slice()), f(y.as_slice()));
         }
-        // The far component's sums are still −0; the left-out points'
+        // The far component's sums are still +0; the left-out points'
         // slots still NaN.
-        assert_eq!(a.counts[3].to_bits(), (-0.0f32).to_bits());
+        assert_eq!(a.counts[3].to_bits(), 0);
+        assert!(a.first[3].iter().all(|v| v.to_bits() == 0));
         let left_out = ra.iter().zip(&weights).filter(|(_, &w)| w == 0.0);
         assert!(left_out.clone().count() == 30 && left_out.clone().all(|(r, _)| r[0].is_nan()));
         let kept = || {
@@ -1599,7 +1678,7 @@ mod tests {
         m.counts[1] = -0.0;
         m.first[1] = vector![-0.0, -0.0];
         m.second[2] = matrix![-0.0, -0.0; -0.0, -0.0];
-        m.push(&x, &model.means(), &r);
+        m.push(&x, &model.means(), &r, false);
         let neg = (-0.0f32).to_bits();
         assert_eq!(m.counts[1].to_bits(), neg);
         assert!(m.first[1].iter().all(|v| v.to_bits() == neg));
@@ -1624,6 +1703,33 @@ mod tests {
         assert_eq!(stats.counts(), &vector![0.0, 2.0, 1.0]);
         assert_eq!(stats.sums.first[1], vector![0.0, 0.25]);
         assert!(stats.sums.second.iter().flatten().all(|v| v.is_finite()));
+    }
+
+    /// As [`an_overflowing_offset_with_no_share_adds_nothing`] where hosts
+    /// add a point's shares one by one (D = 3) and a chunk's component by
+    /// component (D = 4), in every kind: a point or shift beyond half the
+    /// range makes the pass skip shares of 0 instead of adding them.
+    #[test]
+    fn overflowing_offsets_with_no_share_add_nothing_in_any_kind() {
+        fn check<C: CovarianceKind, const D: usize>(model: &Gmm<f32, D, 3, C>) {
+            let at = |x0: f32, x1: f32| SVector::<f32, D>::from_fn(|i, _| [x0, x1][i.min(1)]);
+            let data = [at(3e38, 0.0), at(0.0, 0.5), at(3e38, 0.25)];
+            let mut stats = SufficientStats::new(model);
+            stats.accumulate_slice(model, &data).unwrap();
+            assert_eq!(stats.counts(), &vector![0.0, 2.0, 1.0]);
+            assert!(stats.is_finite());
+        }
+        fn kinds<const D: usize>() {
+            let mean = |x0: f32| SVector::<f32, D>::from_fn(|i, _| if i == 0 { x0 } else { 0.0 });
+            let (w, m) = ([0.3, 0.3, 0.4], [mean(-3e38), mean(3e38), mean(0.0)]);
+            let one = SMatrix::<f32, D, D>::identity();
+            check(&Gmm::<f32, D, 3, Full>::new(w, m, [one; 3]).unwrap());
+            check(&Gmm::<f32, D, 3, Diag>::new(w, m, [SVector::repeat(1.0); 3]).unwrap());
+            check(&Gmm::<f32, D, 3, Spherical>::new(w, m, [1.0; 3]).unwrap());
+            check(&Gmm::<f32, D, 3, Tied>::new(w, m, one).unwrap());
+        }
+        kinds::<3>();
+        kinds::<4>();
     }
 
     #[test]
