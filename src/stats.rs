@@ -581,14 +581,13 @@ where
     // where `D` fills whole vectors: at D = 6, K = 8 (diagonal,
     // `target-cpu=native`) the loop over components without its branch
     // took 1.25 times as long.
-    let bound = if LANES > 1 && T::LSE_CUTOFF < T::lit(100.0) {
+    let in_f32 = LANES > 1 && T::LSE_CUTOFF < T::lit(100.0);
+    let bound = if in_f32 {
         zeros_bound::<T, D>()
     } else {
         T::zero()
     };
-    let dense = LANES > 1
-        && T::LSE_CUTOFF < T::lit(100.0)
-        && shift.iter().fold(true, |all, s| all & within(s, bound));
+    let dense = in_f32 && shift.iter().fold(true, |all, s| all & within(s, bound));
     move |i, chunk| {
         if LANES > 1 && in_lanes::<T, C, D>() {
             push_lanes::<T, D, K, C, P, W>(
@@ -608,6 +607,13 @@ where
             out,
         } = &mut pass;
         let (block, weights) = (*block, *weights);
+        // The chunk's points within the bound too (both ways below).
+        let dense = dense
+            && block
+                .iter()
+                .skip(i)
+                .take(chunk.len())
+                .fold(true, |all, p| all & within(&p.to_vector(), bound));
         // `LANES > 1` first, a constant: on one-lane targets the branch then
         // goes before inlining, and with it the cost the optimiser charged
         // its dead code. Without it `ResumableFit`'s bounded E pass on the
@@ -633,10 +639,6 @@ where
                     *slot = SVector::from_fn(|k, _| share(k, l));
                 }
             }
-            let dense = dense
-                && points
-                    .iter()
-                    .fold(true, |all, p| all & within(&p.to_vector(), bound));
             sums.push_chunk(points, shift, dense, share);
             return;
         }
@@ -650,13 +652,7 @@ where
         } else {
             (block, i)
         };
-        let dense = dense
-            && D.is_multiple_of(linalg::vector_entries::<T>())
-            && points
-                .iter()
-                .skip(skip)
-                .take(chunk.len())
-                .fold(true, |all, p| all & within(&p.to_vector(), bound));
+        let dense = dense && D.is_multiple_of(linalg::vector_entries::<T>());
         for (l, p) in points.iter().skip(skip).take(chunk.len()).enumerate() {
             let mut r = chunk.responsibilities(l);
             if let Some(w) = weights.at(i + l) {

@@ -38,42 +38,27 @@ use gaussmix::{em_step, Gmm, Real, SufficientStats};
 /// `reg_covar` of `benches/em.rs`'s `em_step` benches.
 const REG_COVAR: f64 = 1e-6;
 
+/// One EM iteration from `model`: the new model and the log-likelihood
+/// of `model`.
 #[cfg(feature = "old_api")]
 fn step<T: Real, const D: usize, const K: usize>(
     data: &[SVector<T, D>],
     model: &Gmm<T, D, K>,
     reg: T,
-) -> T {
-    em_step(data, model, reg).expect("em step").1
+) -> (Gmm<T, D, K>, T) {
+    em_step(data, model, reg).expect("em step")
 }
 
+/// One EM iteration from `model`: the new model and the log-likelihood
+/// of `model`.
 #[cfg(not(feature = "old_api"))]
 fn step<T: Real, const D: usize, const K: usize, C: CovarianceKind>(
     data: &[SVector<T, D>],
     model: &Gmm<T, D, K, C>,
     reg: T,
-) -> T {
-    em_step(data, model, reg).expect("em step").log_likelihood
-}
-
-/// The model after one EM iteration from `model`.
-#[cfg(feature = "old_api")]
-fn advance<T: Real, const D: usize, const K: usize>(
-    data: &[SVector<T, D>],
-    model: &Gmm<T, D, K>,
-    reg: T,
-) -> Gmm<T, D, K> {
-    em_step(data, model, reg).expect("em step").0
-}
-
-/// The model after one EM iteration from `model`.
-#[cfg(not(feature = "old_api"))]
-fn advance<T: Real, const D: usize, const K: usize, C: CovarianceKind>(
-    data: &[SVector<T, D>],
-    model: &Gmm<T, D, K, C>,
-    reg: T,
-) -> Gmm<T, D, K, C> {
-    em_step(data, model, reg).expect("em step").model
+) -> (Gmm<T, D, K, C>, T) {
+    let s = em_step(data, model, reg).expect("em step");
+    (s.model, s.log_likelihood)
 }
 
 /// EM iterations made from the case's start, untimed, before the model
@@ -123,11 +108,11 @@ macro_rules! time {
         let reg = c(REG_COVAR);
         let mut model = model;
         for _ in 0..from_iter() {
-            model = advance(&data, &model, reg);
+            model = step(&data, &model, reg).0;
         }
         let name = format!("{}_{ty}", case.name);
         if mode == "check" {
-            let ll = step(&data, &model, reg);
+            let ll = step(&data, &model, reg).1;
             println!(
                 "{name} log_likelihood={ll:?} needs_recentring={}",
                 needs_recentring(&data, &model)
